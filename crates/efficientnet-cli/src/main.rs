@@ -1,0 +1,69 @@
+//! The `efficientnet` command line.
+
+mod device;
+mod info;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use efficientnet::ModelName;
+
+use crate::device::DeviceArg;
+
+/// EfficientNet (B0–B7, Lite0–4, V2) on the Burn deep learning framework.
+#[derive(Debug, Parser)]
+#[command(name = "efficientnet", version, about)]
+struct Cli {
+    /// Backend and device: flex, ndarray, wgpu[:i], vulkan[:i], metal[:i], cuda[:i]
+    /// (default: the first compiled-in of cuda, metal, vulkan, wgpu, flex, ndarray).
+    #[arg(long, global = true)]
+    device: Option<DeviceArg>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Table of variants: resolution, width, depth, dropout, parameters, MACs.
+    Info {
+        /// One model (timm name or alias, e.g. `efficientnet_b3`, `tf_efficientnet_lite0`, `v2_s`).
+        #[arg(long)]
+        model: Option<ModelName>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn run(cli: Cli) -> Result<(), String> {
+    // Every subcommand checks `--device` up front, so a backend that is not compiled in fails
+    // with the feature to enable rather than later.
+    let device_arg = match cli.device {
+        Some(arg) => arg,
+        None => device::default_device_arg()
+            .ok_or("no backend compiled in; build with one of the features flex, ndarray, wgpu, vulkan, metal, cuda")?,
+    };
+    let _device = device_arg.device()?;
+    match cli.command {
+        Command::Info { model, json } => {
+            let rows = info::rows(model);
+            if json {
+                let text = serde_json::to_string_pretty(&rows).map_err(|e| e.to_string())?;
+                println!("{text}");
+            } else {
+                print!("{}", info::table(&rows));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}

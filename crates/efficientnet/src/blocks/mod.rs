@@ -1,0 +1,83 @@
+//! The building blocks of EfficientNet, each a `Module` built from an
+//! [`arch::BlockPlan`](crate::arch::BlockPlan) or explicit sizes.
+
+mod conv_bn_act;
+mod drop_path;
+mod fused_mbconv;
+pub(crate) mod init;
+mod mbconv;
+mod squeeze_excitation;
+
+pub use conv_bn_act::{ConvBnAct, ConvBnActConfig};
+pub use drop_path::DropPath;
+pub use fused_mbconv::FusedMbConv;
+pub use mbconv::MbConv;
+pub use squeeze_excitation::SqueezeExcitation;
+
+use burn::module::Module;
+use burn::tensor::Tensor;
+
+use crate::arch::{BlockKind, BlockPlan};
+use crate::config::{Activation, PaddingMode};
+
+/// The per-network settings every block shares (they follow the origin of the weights).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BlockSettings {
+    /// Padding convention.
+    pub padding: PaddingMode,
+    /// BatchNorm epsilon.
+    pub bn_eps: f64,
+    /// BatchNorm momentum (PyTorch convention).
+    pub bn_momentum: f64,
+    /// Activation after each conv + BN.
+    pub activation: Activation,
+}
+
+/// One block of a stage: MBConv or Fused-MBConv.
+// The variants differ in size only by a few layer handles; a network holds at most ~90 blocks.
+#[allow(clippy::large_enum_variant)]
+#[derive(Module, Debug)]
+pub enum Block {
+    /// Inverted residual with depthwise convolution (and SE).
+    MbConv(MbConv),
+    /// Fused-MBConv (EfficientNetV2).
+    FusedMbConv(FusedMbConv),
+}
+
+impl Block {
+    /// Builds the block described by `plan`.
+    pub fn new(plan: &BlockPlan, settings: &BlockSettings, device: &burn::tensor::Device) -> Self {
+        match plan.kind {
+            BlockKind::MbConv => Block::MbConv(MbConv::new(plan, settings, device)),
+            BlockKind::FusedMbConv => Block::FusedMbConv(FusedMbConv::new(plan, settings, device)),
+        }
+    }
+
+    /// # Shapes
+    /// - input: `[N, C_in, H, W]`
+    /// - output: `[N, C_out, ceil(H / s), ceil(W / s)]`
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        match self {
+            Block::MbConv(b) => b.forward(x),
+            Block::FusedMbConv(b) => b.forward(x),
+        }
+    }
+
+    /// The stochastic-depth layer of the block's residual branch.
+    pub fn drop_path(&self) -> &DropPath {
+        match self {
+            Block::MbConv(b) => &b.drop_path,
+            Block::FusedMbConv(b) => &b.drop_path,
+        }
+    }
+}
+
+impl Activation {
+    /// Applies the activation element-wise.
+    pub fn forward<const D: usize>(self, x: Tensor<D>) -> Tensor<D> {
+        match self {
+            Activation::Silu => burn::tensor::activation::silu(x),
+            Activation::Relu6 => burn::tensor::activation::relu6(x),
+        }
+    }
+}

@@ -1,0 +1,203 @@
+//! [`EfficientNet`]: stem, stages of blocks, head, classifier.
+
+use burn::module::Module;
+use burn::nn::{Dropout, DropoutConfig, Linear};
+use burn::tensor::{Device, Tensor};
+
+use crate::arch::FeatureInfo;
+use crate::blocks::{Block, BlockSettings, ConvBnAct, ConvBnActConfig, init};
+use crate::config::EfficientNetConfig;
+use crate::error::Result;
+
+/// One stage: blocks of one kind and width, the first carrying the stride.
+#[derive(Module, Debug)]
+pub struct Stage {
+    /// The blocks, in order.
+    pub blocks: Vec<Block>,
+}
+
+/// An EfficientNet (V1, Lite or V2) built from an [`EfficientNetConfig`].
+///
+/// ```text
+/// image [N, C, H, W]
+///   -> stem: 3x3 conv s2 + BN + act                     [N, stem, H/2, W/2]
+///   -> stages 0..S: MBConv / Fused-MBConv blocks         [N, C_s, H/r_s, W/r_s]
+///   -> head: 1x1 conv + BN + act                         [N, head, H/32, W/32]
+///   -> global average pool -> dropout -> linear          [N, num_classes]
+/// ```
+#[derive(Module, Debug)]
+pub struct EfficientNet {
+    /// 3x3 stride-2 stem convolution.
+    pub stem: ConvBnAct,
+    /// The stages of blocks.
+    pub stages: Vec<Stage>,
+    /// 1x1 head convolution to the pooled feature width.
+    pub head: ConvBnAct,
+    /// Dropout before the classifier.
+    pub dropout: Dropout,
+    /// The classifier (weight `[head, num_classes]`, Burn's row layout).
+    pub classifier: Linear,
+    /// Where the multi-scale endpoints are taken.
+    #[module(skip)]
+    pub feature_info: Vec<FeatureInfo>,
+}
+
+impl EfficientNetConfig {
+    /// Builds the network on `device`, initialised as the TF reference and timm.
+    ///
+    /// # Panics
+    /// If the config is invalid; use [`try_init`](Self::try_init) for configs from user input.
+    pub fn init(&self, device: &Device) -> EfficientNet {
+        match self.try_init(device) {
+            Ok(model) => model,
+            Err(err) => panic!("{err}"),
+        }
+    }
+
+    /// Builds the network after checking the config with [`validate`](Self::validate).
+    pub fn try_init(&self, device: &Device) -> Result<EfficientNet> {
+        self.validate()?;
+        let plan = self.plan();
+        let settings = BlockSettings {
+            padding: self.padding,
+            bn_eps: self.bn_eps,
+            bn_momentum: self.bn_momentum,
+            activation: self.activation,
+        };
+        let layer = |channels, kernel, stride| {
+            ConvBnActConfig::from_settings(channels, kernel, stride, 1, &settings, true)
+                .init(device)
+        };
+        Ok(EfficientNet {
+            stem: layer([plan.in_channels, plan.stem_channels], 3, 2),
+            stages: plan
+                .stages
+                .iter()
+                .map(|blocks| Stage {
+                    blocks: blocks
+                        .iter()
+                        .map(|b| Block::new(b, &settings, device))
+                        .collect(),
+                })
+                .collect(),
+            head: layer([plan.last_channels(), plan.head_channels], 1, 1),
+            dropout: DropoutConfig::new(self.dropout).init(),
+            classifier: init::linear(plan.head_channels, plan.num_classes, device),
+            feature_info: plan.feature_info(),
+        })
+    }
+}
+
+impl EfficientNet {
+    /// Class logits.
+    ///
+    /// # Shapes
+    /// - input: `[N, in_channels, H, W]`, any `H, W >= 32`
+    /// - output: `[N, num_classes]`
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
+        self.forward_head(self.forward_backbone(x))
+    }
+
+    /// Stem and all stages, without the head convolution.
+    ///
+    /// # Shapes
+    /// - input: `[N, in_channels, H, W]`
+    /// - output: `[N, C_last, ceil(H / 32), ceil(W / 32)]` (after five stride-2 reductions)
+    pub fn forward_backbone(&self, x: Tensor<4>) -> Tensor<4> {
+        self.stages
+            .iter()
+            .flat_map(|stage| &stage.blocks)
+            .fold(self.stem.forward(x), |x, block| block.forward(x))
+    }
+
+    /// Head convolution, global average pool, dropout and classifier on backbone features.
+    ///
+    /// # Shapes
+    /// - input: `[N, C_last, h, w]`
+    /// - output: `[N, num_classes]`
+    pub fn forward_head(&self, x: Tensor<4>) -> Tensor<2> {
+        let x = self.head.forward(x); // [N, head, h, w]
+        let [n, c, _, _] = x.dims();
+        let pooled = x.mean_dim(3).mean_dim(2).reshape([n, c]); // [N, head]
+        self.classifier.forward(self.dropout.forward(pooled))
+    }
+
+    /// The multi-scale endpoints at strides 2, 4, 8, 16, 32 (the last stage output at each
+    /// reduction, as timm `features_only`), for detection and segmentation backbones.
+    ///
+    /// # Shapes
+    /// - input: `[N, in_channels, H, W]`
+    /// - output: five tensors `[N, C_i, ceil(H / s_i), ceil(W / s_i)]`, `s_i = 2, 4, 8, 16, 32`,
+    ///   `C_i` from [`feature_info`](Self::feature_info)
+    pub fn forward_features(&self, x: Tensor<4>) -> Vec<Tensor<4>> {
+        let mut endpoints = Vec::with_capacity(self.feature_info.len());
+        let mut wanted = self.feature_info.iter().map(|f| f.stage).peekable();
+        let mut x = self.stem.forward(x);
+        for (index, stage) in self.stages.iter().enumerate() {
+            x = stage.blocks.iter().fold(x, |x, block| block.forward(x));
+            if wanted.next_if_eq(&index).is_some() {
+                endpoints.push(x.clone());
+            }
+        }
+        endpoints
+    }
+
+    /// Stage, stride and channels of each endpoint of [`forward_features`](Self::forward_features).
+    pub fn feature_info(&self) -> &[FeatureInfo] {
+        &self.feature_info
+    }
+
+    /// Number of classifier outputs.
+    pub fn num_classes(&self) -> usize {
+        self.classifier.weight.dims()[1]
+    }
+
+    /// Replaces the classifier with a freshly initialised one of `num_classes` outputs, keeping
+    /// the backbone and head convolution (fine-tuning on a new label set).
+    ///
+    /// # Panics
+    /// If `num_classes` is 0.
+    pub fn with_num_classes(mut self, num_classes: usize, device: &Device) -> Self {
+        assert!(num_classes > 0, "num_classes must be at least 1");
+        let features = self.classifier.weight.dims()[0];
+        self.classifier = init::linear(features, num_classes, device);
+        self
+    }
+
+    /// All blocks in network order.
+    pub fn blocks(&self) -> impl Iterator<Item = &Block> {
+        self.stages.iter().flat_map(|s| &s.blocks)
+    }
+
+    /// Trainable parameters: [`Module::num_params`] minus the BatchNorm running statistics
+    /// (comparable with PyTorch's `sum(p.numel() for p in model.parameters())`).
+    pub fn num_trainable_params(&self) -> usize {
+        struct Counter {
+            path: Vec<String>,
+            count: usize,
+        }
+        impl burn::module::ModuleVisitor for Counter {
+            fn enter_module(&mut self, name: &str, _: &str) {
+                self.path.push(name.to_owned());
+            }
+            fn exit_module(&mut self, _: &str, _: &str) {
+                self.path.pop();
+            }
+            fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+                let running = matches!(
+                    self.path.last().map(String::as_str),
+                    Some("running_mean" | "running_var")
+                );
+                if !running {
+                    self.count += param.shape().num_elements();
+                }
+            }
+        }
+        let mut counter = Counter {
+            path: Vec::new(),
+            count: 0,
+        };
+        self.visit(&mut counter);
+        counter.count
+    }
+}
