@@ -33,3 +33,8 @@ pub use arch::FeatureInfo;
 pub use config::{Activation, EfficientNetConfig, Family, ModelName, PaddingMode, Variant};
 pub use error::{Error, Result};
 pub use model::{EfficientNet, Stage};
+
+/// The README's Rust examples, compiled and run by `cargo test`.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;
