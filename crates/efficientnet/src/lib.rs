@@ -28,10 +28,11 @@ pub mod blocks;
 mod config;
 mod error;
 mod model;
+pub mod weights;
 
 pub use arch::FeatureInfo;
 pub use config::{Activation, EfficientNetConfig, Family, ModelName, PaddingMode, Variant};
-pub use error::{Error, Result};
+pub use error::{Error, Result, WeightMismatch};
 pub use model::{EfficientNet, Stage};
 
 /// The README's Rust examples, compiled and run by `cargo test`.

@@ -5,6 +5,7 @@ mod drop_path;
 mod forward;
 mod padding;
 mod params;
+mod parity;
 
 use burn::tensor::{Device, Distribution, Tensor};
 

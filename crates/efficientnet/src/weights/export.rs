@@ -1,0 +1,132 @@
+//! Export to safetensors in a PyTorch layout, loadable with `load_state_dict(strict=True)`.
+
+use std::path::Path;
+
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::tensor::Tensor;
+use safetensors::Dtype;
+
+use super::{Layout, is_linear_weight, transpose};
+use crate::error::{Error, Result};
+use crate::model::EfficientNet;
+
+/// Storage precision of exported weights.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Precision {
+    /// 32-bit floats.
+    #[default]
+    F32,
+    /// 16-bit floats for weights; BatchNorm parameters and statistics stay 32-bit.
+    F16,
+}
+
+/// Writes `model` as a safetensors file in `layout` (torchvision or timm; lukemelas for V1).
+///
+/// Adds the `num_batches_tracked` counters PyTorch's BatchNorm keeps in its state dict (zero),
+/// so the file loads with `strict=True`. Written to a temporary file and renamed into place.
+pub fn export_safetensors(
+    model: &EfficientNet,
+    layout: Layout,
+    path: &Path,
+    precision: Precision,
+) -> Result<()> {
+    struct Collect<'a> {
+        model: &'a EfficientNet,
+        layout: Layout,
+        precision: Precision,
+        path: Vec<String>,
+        out: Vec<(String, Dtype, Vec<usize>, Vec<u8>)>,
+        unnamed: Vec<String>,
+    }
+    impl ModuleVisitor for Collect<'_> {
+        fn enter_module(&mut self, name: &str, _: &str) {
+            self.path.push(name.to_owned());
+        }
+        fn exit_module(&mut self, _: &str, _: &str) {
+            self.path.pop();
+        }
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let path = self.path.join(".");
+            let Some(key) = self.layout.key(self.model, &path) else {
+                self.unnamed.push(path);
+                return;
+            };
+            let mut shape = param.shape().dims::<D>().to_vec();
+            let data = param.val().into_data().convert::<f32>();
+            let mut values: Vec<f32> = data.iter::<f32>().collect();
+            if is_linear_weight(&path) {
+                values = transpose(&values, shape[0], shape[1]);
+                shape.reverse();
+            }
+            let bn = path.contains(".bn.") || path.starts_with("bn.");
+            let (dtype, bytes) = match self.precision {
+                Precision::F16 if !bn => (
+                    Dtype::F16,
+                    values
+                        .iter()
+                        .flat_map(|v| half::f16::from_f32(*v).to_le_bytes())
+                        .collect(),
+                ),
+                _ => (
+                    Dtype::F32,
+                    values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+                ),
+            };
+            if let Some(bn_prefix) = key.strip_suffix(".running_var") {
+                self.out.push((
+                    format!("{bn_prefix}.num_batches_tracked"),
+                    Dtype::I64,
+                    Vec::new(),
+                    0i64.to_le_bytes().to_vec(),
+                ));
+            }
+            self.out.push((key, dtype, shape, bytes));
+        }
+    }
+
+    let mut collect = Collect {
+        model,
+        layout,
+        precision,
+        path: Vec::new(),
+        out: Vec::new(),
+        unnamed: Vec::new(),
+    };
+    model.visit(&mut collect);
+    if !collect.unnamed.is_empty() {
+        return Err(Error::UnknownLayout(format!(
+            "the {layout} layout has no names for {} parameters of this model (first: {})",
+            collect.unnamed.len(),
+            collect.unnamed[0]
+        )));
+    }
+    let views = collect
+        .out
+        .iter()
+        .map(|(key, dtype, shape, bytes)| {
+            safetensors::tensor::TensorView::new(*dtype, shape.clone(), bytes)
+                .map(|view| (key.clone(), view))
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| Error::InvalidConfig(format!("internal tensor view error: {e}")))?;
+    let bytes = safetensors::serialize(views, None)
+        .map_err(|e| Error::InvalidConfig(format!("safetensors serialisation failed: {e}")))?;
+    write_atomically(path, &bytes)
+}
+
+/// Writes `bytes` next to `path` under a temporary name, then renames it into place, so a
+/// crash never leaves a truncated file at `path`.
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let io = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".partial");
+    let tmp = std::path::PathBuf::from(tmp);
+    std::fs::write(&tmp, bytes).map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        io(e)
+    })
+}

@@ -1,0 +1,319 @@
+//! Weights in and out: PyTorch `.pth`/`.pt` (zip and legacy), safetensors and Burn's burnpack,
+//! in the torchvision, timm and lukemelas key layouts.
+//!
+//! ```no_run
+//! # use burn::tensor::Device;
+//! use efficientnet::EfficientNetConfig;
+//! use efficientnet::weights::{LoadOptions, load_weights};
+//!
+//! let device = Device::default();
+//! let model = EfficientNetConfig::from_name("efficientnet_b0")?.init(&device);
+//! let (model, report) = load_weights(model, "efficientnet_b0.pth", &LoadOptions::default())?;
+//! println!("loaded {} tensors ({} layout)", report.loaded, report.layout);
+//! # Ok::<(), efficientnet::Error>(())
+//! ```
+
+mod export;
+mod layout;
+mod read;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::Path;
+
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
+use burn::tensor::{Tensor, TensorData};
+
+pub use export::{Precision, export_safetensors};
+pub use layout::Layout;
+pub use read::{FileFormat, FileTensor, read_tensors};
+
+use crate::error::{Error, Result, WeightMismatch};
+use crate::model::EfficientNet;
+
+/// How [`load_weights`] treats the file.
+#[derive(Clone, Debug, Default)]
+pub struct LoadOptions {
+    /// Key layout; `None` detects it from the tensor names.
+    pub layout: Option<Layout>,
+    /// Keep the model's freshly initialised classifier when the file's classifier is missing or
+    /// of another size (fine-tuning on a new label set). Everything else stays strict.
+    pub new_head: bool,
+}
+
+impl LoadOptions {
+    /// Forces a layout instead of detecting it.
+    pub fn with_layout(mut self, layout: Option<Layout>) -> Self {
+        self.layout = layout;
+        self
+    }
+
+    /// Allows a classifier of another size (see [`LoadOptions::new_head`]).
+    pub fn with_new_head(mut self, new_head: bool) -> Self {
+        self.new_head = new_head;
+        self
+    }
+}
+
+/// What [`load_weights`] did.
+#[derive(Clone, Debug)]
+pub struct LoadReport {
+    /// The layout used.
+    pub layout: Layout,
+    /// The container format.
+    pub format: FileFormat,
+    /// Prefix stripped from the file's keys (`""`, `"module."`, `"state_dict."`, ...).
+    pub prefix: String,
+    /// Tensors copied into the model.
+    pub loaded: usize,
+    /// Our parameters left freshly initialised (the classifier with `new_head`).
+    pub reinitialized: Vec<String>,
+    /// File tensors outside the model's prefix (e.g. optimizer state in a training checkpoint).
+    pub ignored: usize,
+}
+
+/// Our parameters: `(path, shape)` in module order, BN running statistics included.
+pub(crate) fn parameter_paths<M: Module>(model: &M) -> Vec<(String, Vec<usize>)> {
+    struct Paths {
+        path: Vec<String>,
+        out: Vec<(String, Vec<usize>)>,
+    }
+    impl ModuleVisitor for Paths {
+        fn enter_module(&mut self, name: &str, _: &str) {
+            self.path.push(name.to_owned());
+        }
+        fn exit_module(&mut self, _: &str, _: &str) {
+            self.path.pop();
+        }
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            self.out
+                .push((self.path.join("."), param.shape().dims::<D>().to_vec()));
+        }
+    }
+    let mut paths = Paths {
+        path: Vec::new(),
+        out: Vec::new(),
+    };
+    model.visit(&mut paths);
+    paths.out
+}
+
+/// Whether a parameter path is the classifier's Linear weight (stored transposed in PyTorch).
+pub(crate) fn is_linear_weight(path: &str) -> bool {
+    path == "classifier.weight"
+}
+
+/// `[rows, cols]` row-major -> `[cols, rows]`.
+pub(crate) fn transpose(values: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let mut out = vec![0.0; values.len()];
+    for r in 0..rows {
+        for c in 0..cols {
+            out[c * rows + r] = values[r * cols + c];
+        }
+    }
+    out
+}
+
+/// Loads a PyTorch or safetensors file (any supported layout) or a burnpack into `model`.
+///
+/// Strict: every parameter of the model must be in the file with the right shape, and every
+/// tensor under the model's key prefix must be used (`num_batches_tracked` excepted). All
+/// problems are listed in one [`Error::WeightMismatch`].
+pub fn load_weights(
+    model: EfficientNet,
+    path: impl AsRef<Path>,
+    options: &LoadOptions,
+) -> Result<(EfficientNet, LoadReport)> {
+    let path = path.as_ref();
+    match FileFormat::detect(path)? {
+        FileFormat::Burnpack => load_burnpack(model, path),
+        format => {
+            let tensors = read_tensors(path)?;
+            let (model, mut report) =
+                load_tensors(model, &tensors, options).map_err(|e| e.with_path(path))?;
+            report.format = format;
+            Ok((model, report))
+        }
+    }
+}
+
+/// Loads a burnpack written by [`save_burnpack`] (this crate's own parameter names).
+pub fn load_burnpack(model: EfficientNet, path: &Path) -> Result<(EfficientNet, LoadReport)> {
+    let loaded = parameter_paths(&model).len();
+    let model = model
+        .try_load_file(path)
+        .map_err(|e| Error::NotACheckpoint {
+            path: path.to_path_buf(),
+            reason: format!("not a burnpack of this model: {e}"),
+        })?;
+    Ok((
+        model,
+        LoadReport {
+            layout: Layout::Timm,
+            format: FileFormat::Burnpack,
+            prefix: String::new(),
+            loaded,
+            reinitialized: Vec::new(),
+            ignored: 0,
+        },
+    ))
+}
+
+/// Saves `model` as a burnpack (`.bpk`), Burn's native format.
+pub fn save_burnpack(model: &EfficientNet, path: &Path) -> Result<()> {
+    model.clone().save_file(path).map_err(|e| Error::Io {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e.to_string()),
+    })
+}
+
+/// Copies `tensors` (a PyTorch state dict by name) into `model`.
+pub fn load_tensors(
+    model: EfficientNet,
+    tensors: &BTreeMap<String, FileTensor>,
+    options: &LoadOptions,
+) -> Result<(EfficientNet, LoadReport)> {
+    let keys = || tensors.keys().map(String::as_str);
+    let (layout, prefix) = match (options.layout, Layout::detect(keys())) {
+        (Some(forced), Some((detected, prefix))) if forced == detected => (forced, prefix),
+        (Some(forced), _) => (forced, String::new()),
+        (None, Some(found)) => found,
+        (None, None) => {
+            return Err(Error::UnknownLayout(format!(
+                "no stem convolution found among the file's {} tensors (first: {}); \
+                 expected torchvision `features.0.0.weight`, timm `conv_stem.weight` or \
+                 lukemelas `_conv_stem.weight`",
+                tensors.len(),
+                keys().take(5).collect::<Vec<_>>().join(", ")
+            )));
+        }
+    };
+
+    let mut mismatch = WeightMismatch::default();
+    let mut values: HashMap<String, TensorData> = HashMap::new();
+    let mut used: HashSet<&str> = HashSet::new();
+    let mut reinitialized = Vec::new();
+    for (path, shape) in parameter_paths(&model) {
+        let Some(key) = layout.key(&model, &path) else {
+            mismatch.unrepresentable.push(path);
+            continue;
+        };
+        let full = format!("{prefix}{key}");
+        let expected: Vec<usize> = if is_linear_weight(&path) {
+            shape.iter().rev().copied().collect()
+        } else {
+            shape.clone()
+        };
+        let head = path.starts_with("classifier.");
+        match tensors.get(&full) {
+            None if head && options.new_head => reinitialized.push(path),
+            None => mismatch.missing.push(full),
+            Some(t) if t.shape != expected => {
+                used.insert(tensors.get_key_value(&full).map_or("", |(k, _)| k.as_str()));
+                if head && options.new_head {
+                    reinitialized.push(path);
+                } else {
+                    mismatch.mis_shaped.push((full, expected, t.shape.clone()));
+                }
+            }
+            Some(t) => {
+                used.insert(tensors.get_key_value(&full).map_or("", |(k, _)| k.as_str()));
+                let Some(v) = &t.values else {
+                    mismatch.mis_shaped.push((full, expected, t.shape.clone()));
+                    continue;
+                };
+                let v = if is_linear_weight(&path) {
+                    transpose(v, expected[0], expected[1])
+                } else {
+                    v.clone()
+                };
+                values.insert(path, TensorData::new(v, shape));
+            }
+        }
+    }
+    let mut ignored = 0;
+    for key in tensors.keys() {
+        if !key.starts_with(&prefix) {
+            ignored += 1;
+        } else if !key.ends_with("num_batches_tracked") && !used.contains(key.as_str()) {
+            mismatch.unexpected.push(key.clone());
+        }
+    }
+    if !mismatch.is_empty() {
+        mismatch.layout = layout.name().to_owned();
+        return Err(Error::WeightMismatch {
+            path: None,
+            mismatch: Box::new(mismatch),
+        });
+    }
+
+    let loaded = values.len();
+    let model = model.map(&mut Assign {
+        path: Vec::new(),
+        values,
+    });
+    Ok((
+        model,
+        LoadReport {
+            layout,
+            format: FileFormat::Safetensors,
+            prefix,
+            loaded,
+            reinitialized,
+            ignored,
+        },
+    ))
+}
+
+/// Replaces parameters by path.
+struct Assign {
+    path: Vec<String>,
+    values: HashMap<String, TensorData>,
+}
+
+impl ModuleMapper for Assign {
+    fn enter_module(&mut self, name: &str, _: &str) {
+        self.path.push(name.to_owned());
+    }
+    fn exit_module(&mut self, _: &str, _: &str) {
+        self.path.pop();
+    }
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        match self.values.remove(&self.path.join(".")) {
+            Some(data) => param.map(|t| Tensor::from_data(data, &t.device())),
+            None => param,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transpose_swaps_rows_and_columns() {
+        // [[1, 2, 3], [4, 5, 6]] -> [[1, 4], [2, 5], [3, 6]]
+        assert_eq!(
+            transpose(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 2, 3),
+            [1.0, 4.0, 2.0, 5.0, 3.0, 6.0]
+        );
+    }
+
+    #[test]
+    fn layouts_are_detected_with_their_prefix() {
+        let detect = |keys: &[&str]| Layout::detect(keys.iter().copied());
+        assert_eq!(
+            detect(&["features.0.0.weight", "classifier.1.bias"]),
+            Some((Layout::Torchvision, String::new()))
+        );
+        assert_eq!(
+            detect(&["module.conv_stem.weight"]),
+            Some((Layout::Timm, "module.".into()))
+        );
+        assert_eq!(
+            detect(&["state_dict._conv_stem.weight", "epoch"]),
+            Some((Layout::Lukemelas, "state_dict.".into()))
+        );
+        assert_eq!(detect(&["foo.weight"]), None);
+        assert_eq!(detect(&["xconv_stem.weight"]), None);
+    }
+}

@@ -1,0 +1,142 @@
+//! Numerical parity with PyTorch: fixtures written by `scripts/make_fixtures.py` (torchvision,
+//! timm, efficientnet_pytorch; random weights with randomised BatchNorm statistics, reduced
+//! width/depth). Logits and every stage's activations must match to 1e-4 of their range.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use burn::tensor::{Tensor, TensorData};
+use efficientnet::weights::{FileTensor, LoadOptions, load_weights, read_tensors};
+use efficientnet::{EfficientNet, EfficientNetConfig, PaddingMode};
+
+use super::device;
+
+/// `tests/fixtures/` at the workspace root.
+pub fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures")
+        .join(name)
+}
+
+/// Our config for each fixture case (same multipliers as the PyTorch builders).
+fn config(case: &str) -> EfficientNetConfig {
+    let b0 = EfficientNetConfig::b0().with_width(0.25).with_depth(0.34);
+    let config = match case {
+        "tv_b0" => b0,
+        "tf_b0" => b0.tf(),
+        // efficientnet_pytorch: static SAME padding for its image size, BN eps 1e-3; width 0.35
+        // (see make_fixtures.py: its first block of a stage never takes the residual).
+        "lukemelas_b0" => EfficientNetConfig::b0()
+            .with_width(0.35)
+            .with_depth(0.34)
+            .with_padding(PaddingMode::TfSame)
+            .with_bn_eps(1e-3),
+        "tf_v2_b0" => EfficientNetConfig::v2_b0()
+            .with_width(0.25)
+            .with_depth(0.5)
+            .tf(),
+        // torchvision V2: symmetric padding, BN eps 1e-3.
+        "tv_v2" => EfficientNetConfig::v2_b0()
+            .with_width(0.25)
+            .with_depth(0.5)
+            .with_bn_eps(1e-3),
+        "tf_lite0" => EfficientNetConfig::lite0().with_width(0.25).tf(),
+        other => panic!("unknown fixture case {other}"),
+    };
+    config.with_num_classes(10)
+}
+
+fn tensor<const D: usize>(io: &BTreeMap<String, FileTensor>, name: &str) -> Tensor<D> {
+    let t = io
+        .get(name)
+        .unwrap_or_else(|| panic!("fixture lacks `{name}`"));
+    let values = t.values.clone().expect("float tensor");
+    Tensor::from_data(TensorData::new(values, t.shape.clone()), &device())
+}
+
+/// max |ours - theirs| / (max(theirs) - min(theirs)).
+fn relative_error<const D: usize>(ours: Tensor<D>, theirs: Tensor<D>) -> f32 {
+    assert_eq!(ours.dims(), theirs.dims());
+    let range =
+        theirs.clone().max().into_scalar::<f32>() - theirs.clone().min().into_scalar::<f32>();
+    let diff = (ours - theirs).abs().max().into_scalar::<f32>();
+    diff / range.max(f32::MIN_POSITIVE)
+}
+
+fn load(case: &str, file: &str) -> EfficientNet {
+    let model = config(case).init(&device());
+    let (model, report) = load_weights(model, fixture(file), &LoadOptions::default())
+        .unwrap_or_else(|e| panic!("{case}: {e}"));
+    assert!(report.loaded > 0);
+    model
+}
+
+fn check(case: &str) {
+    const TOLERANCE: f32 = 1e-4;
+    let model = load(case, &format!("{case}.weights.safetensors"));
+    let io = read_tensors(&fixture(&format!("{case}.io.safetensors"))).expect("io fixture");
+    let input: Tensor<4> = tensor(&io, "input");
+
+    // Stage by stage, so a mismatch points at its layer.
+    let mut x = model.stem.forward(input.clone());
+    let err = relative_error(x.clone(), tensor(&io, "stem"));
+    assert!(err <= TOLERANCE, "{case} stem: relative error {err}");
+    for (s, stage) in model.stages.iter().enumerate() {
+        x = stage.blocks.iter().fold(x, |x, b| b.forward(x));
+        let err = relative_error(x.clone(), tensor(&io, &format!("stage.{s}")));
+        assert!(err <= TOLERANCE, "{case} stage {s}: relative error {err}");
+    }
+    let head = model.head.forward(x);
+    let err = relative_error(head, tensor(&io, "head"));
+    assert!(err <= TOLERANCE, "{case} head: relative error {err}");
+
+    let logits = model.forward(input);
+    let err = relative_error(logits, tensor(&io, "logits"));
+    assert!(err <= TOLERANCE, "{case} logits: relative error {err}");
+}
+
+#[test]
+fn torchvision_b0_symmetric_padding() {
+    check("tv_b0");
+}
+
+#[test]
+fn timm_tf_b0_same_padding_odd_non_square_input() {
+    check("tf_b0");
+}
+
+#[test]
+fn lukemelas_b0_same_padding() {
+    check("lukemelas_b0");
+}
+
+#[test]
+fn timm_tf_v2_b0_fused_mbconv() {
+    check("tf_v2_b0");
+}
+
+#[test]
+fn torchvision_v2_layout() {
+    check("tv_v2");
+}
+
+#[test]
+fn timm_tf_lite0_relu6_without_se() {
+    check("tf_lite0");
+}
+
+#[test]
+fn pytorch_zip_wrapped_and_legacy_checkpoints_load() {
+    let reference = load("tv_b0", "tv_b0.weights.safetensors");
+    let x = super::images([1, 3, 48, 64], &device());
+    let want = reference.forward(x.clone());
+    // Zip format, the state dict wrapped as {'state_dict': ..., 'epoch': 3}.
+    let got = load("tv_b0", "tv_b0_wrapped.pth").forward(x.clone());
+    got.into_data().assert_eq(&want.into_data(), true);
+    // The pre-1.6 (non-zip) pickle format, lukemelas keys.
+    let a = load("lukemelas_b0", "lukemelas_b0_legacy.pth");
+    let b = load("lukemelas_b0", "lukemelas_b0.weights.safetensors");
+    a.forward(x.clone())
+        .into_data()
+        .assert_eq(&b.forward(x).into_data(), true);
+}
