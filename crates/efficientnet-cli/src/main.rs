@@ -1,7 +1,11 @@
 //! The `efficientnet` command line.
 
+mod convert;
 mod device;
 mod info;
+mod model_args;
+mod npy;
+mod predict;
 
 use std::process::ExitCode;
 
@@ -33,6 +37,13 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Top-k ImageNet labels for images with the weight set's own preprocessing, or raw logits
+    /// for a preprocessed `.npy` batch (`--input X.npy --save-logits Y.npy`).
+    Predict(predict::PredictArgs),
+    /// Foreign weights (PyTorch, safetensors; torchvision, timm, lukemelas) -> Burn burnpack.
+    Import(convert::ImportArgs),
+    /// Weights -> safetensors in a PyTorch layout (`load_state_dict(strict=True)` works).
+    Export(convert::ExportArgs),
 }
 
 fn run(cli: Cli) -> Result<(), String> {
@@ -43,7 +54,7 @@ fn run(cli: Cli) -> Result<(), String> {
         None => device::default_device_arg()
             .ok_or("no backend compiled in; build with one of the features flex, ndarray, wgpu, vulkan, metal, cuda")?,
     };
-    let _device = device_arg.device()?;
+    let device = device_arg.device()?;
     match cli.command {
         Command::Info { model, json } => {
             let rows = info::rows(model);
@@ -54,6 +65,9 @@ fn run(cli: Cli) -> Result<(), String> {
                 print!("{}", info::table(&rows));
             }
         }
+        Command::Predict(args) => predict::run(args, &device)?,
+        Command::Import(args) => convert::import(args, &device)?,
+        Command::Export(args) => convert::export(args, &device)?,
     }
     Ok(())
 }

@@ -37,6 +37,14 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// An image that cannot be decoded (corrupt, truncated, unsupported, too large).
+    #[error("{}: cannot read image: {reason}", path.display())]
+    Image {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
     /// A key layout name that does not exist, or a file whose layout cannot be recognised.
     #[error("unknown weight layout: {0} (layouts: torchvision, timm, lukemelas; `auto` detects)")]
     UnknownLayout(String),

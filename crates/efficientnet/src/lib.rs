@@ -27,7 +27,9 @@ pub mod arch;
 pub mod blocks;
 mod config;
 mod error;
+pub mod imagenet;
 mod model;
+pub mod preprocess;
 pub mod weights;
 
 pub use arch::FeatureInfo;

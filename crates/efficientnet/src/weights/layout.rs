@@ -102,17 +102,22 @@ impl Layout {
                 };
                 conv_bn(conv, bn, layer, param)
             }
-            ["classifier", param @ ("weight" | "bias")] => Some(match self {
-                Layout::Torchvision => format!("classifier.1.{param}"),
-                Layout::Timm => format!("classifier.{param}"),
-                Layout::Lukemelas => format!("_fc.{param}"),
-            }),
+            ["classifier", param @ ("weight" | "bias")] => Some(self.classifier_key(param)),
             ["stages", s, "blocks", j, _variant, rest @ ..] => {
                 let (s, j): (usize, usize) = (s.parse().ok()?, j.parse().ok()?);
                 let block = model.stages.get(s)?.blocks.get(j)?;
                 self.block_key(model, s, j, block, rest)
             }
             _ => None,
+        }
+    }
+
+    /// The key of the classifier's `weight` or `bias`.
+    pub fn classifier_key(self, param: &str) -> String {
+        match self {
+            Layout::Torchvision => format!("classifier.1.{param}"),
+            Layout::Timm => format!("classifier.{param}"),
+            Layout::Lukemelas => format!("_fc.{param}"),
         }
     }
 

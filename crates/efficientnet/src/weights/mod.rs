@@ -15,6 +15,7 @@
 
 mod export;
 mod layout;
+mod presets;
 mod read;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -25,6 +26,7 @@ use burn::tensor::{Tensor, TensorData};
 
 pub use export::{Precision, export_safetensors};
 pub use layout::Layout;
+pub use presets::WeightSet;
 pub use read::{FileFormat, FileTensor, read_tensors};
 
 use crate::error::{Error, Result, WeightMismatch};
@@ -164,6 +166,19 @@ pub fn save_burnpack(model: &EfficientNet, path: &Path) -> Result<()> {
         path: path.to_path_buf(),
         source: std::io::Error::other(e.to_string()),
     })
+}
+
+/// The layout, key prefix and number of classes of a state dict (from its classifier bias).
+pub fn inspect(
+    tensors: &BTreeMap<String, FileTensor>,
+    layout: Option<Layout>,
+) -> Option<(Layout, String, Option<usize>)> {
+    let (detected, prefix) = Layout::detect(tensors.keys().map(String::as_str))?;
+    let layout = layout.unwrap_or(detected);
+    let classes = tensors
+        .get(&format!("{prefix}{}", layout.classifier_key("bias")))
+        .and_then(|t| t.shape.first().copied());
+    Some((layout, prefix, classes))
 }
 
 /// Copies `tensors` (a PyTorch state dict by name) into `model`.

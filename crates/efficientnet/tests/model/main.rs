@@ -6,6 +6,7 @@ mod forward;
 mod padding;
 mod params;
 mod parity;
+mod weights;
 
 use burn::tensor::{Device, Distribution, Tensor};
 

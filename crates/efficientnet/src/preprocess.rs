@@ -1,0 +1,196 @@
+//! Image decoding and the evaluation transform (resize the shorter side, center crop,
+//! normalise), as torchvision's `Resize` + `CenterCrop` + `Normalize`.
+
+use std::path::Path;
+
+use burn::tensor::{Device, Tensor, TensorData};
+use image::imageops::FilterType;
+use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
+
+use crate::error::{Error, Result};
+
+/// Resampling filter of the resize.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Interpolation {
+    /// Bilinear (triangle filter).
+    Bilinear,
+    /// Bicubic (Catmull-Rom).
+    Bicubic,
+}
+
+/// ImageNet channel mean (RGB, 0–1 scale).
+pub const IMAGENET_MEAN: [f32; 3] = [0.485, 0.456, 0.406];
+/// ImageNet channel standard deviation (RGB, 0–1 scale).
+pub const IMAGENET_STD: [f32; 3] = [0.229, 0.224, 0.225];
+/// Inception-style normalisation to `[-1, 1]` (TF Lite ports, TF EfficientNetV2 ports).
+pub const INCEPTION_MEAN_STD: [f32; 3] = [0.5, 0.5, 0.5];
+
+/// The evaluation transform of a weight set.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EvalTransform {
+    /// Target length of the shorter side after resizing.
+    pub resize: u32,
+    /// Side of the square center crop.
+    pub crop: u32,
+    /// Resampling filter.
+    pub interpolation: Interpolation,
+    /// Per-channel mean subtracted after scaling to `[0, 1]`.
+    pub mean: [f32; 3],
+    /// Per-channel standard deviation divided by.
+    pub std: [f32; 3],
+}
+
+impl EvalTransform {
+    /// Resize to `resize`, crop `crop`, bicubic, ImageNet statistics.
+    pub fn imagenet(resize: u32, crop: u32) -> Self {
+        Self {
+            resize,
+            crop,
+            interpolation: Interpolation::Bicubic,
+            mean: IMAGENET_MEAN,
+            std: IMAGENET_STD,
+        }
+    }
+
+    /// timm's rule: crop `size`, resize `floor(size / crop_pct)`.
+    pub fn crop_pct(size: u32, crop_pct: f64) -> Self {
+        Self::imagenet((f64::from(size) / crop_pct).floor() as u32, size)
+    }
+
+    /// Applies the transform to one image.
+    ///
+    /// # Shapes
+    /// - output: `[3, crop, crop]` values, channel-major (CHW), row-major within a channel
+    pub fn apply(&self, image: &DynamicImage) -> Vec<f32> {
+        let rgb = image.to_rgb32f(); // any colour type and bit depth -> RGB in [0, 1]
+        let (w, h) = rgb.dimensions();
+        // Shorter side to `resize`, the other in proportion (torchvision truncates).
+        let (nw, nh) = if w <= h {
+            (
+                self.resize,
+                (f64::from(self.resize) * f64::from(h) / f64::from(w)) as u32,
+            )
+        } else {
+            (
+                (f64::from(self.resize) * f64::from(w) / f64::from(h)) as u32,
+                self.resize,
+            )
+        };
+        let filter = match self.interpolation {
+            Interpolation::Bilinear => FilterType::Triangle,
+            Interpolation::Bicubic => FilterType::CatmullRom,
+        };
+        let resized = image::imageops::resize(&rgb, nw.max(1), nh.max(1), filter);
+        let crop = self.crop as usize;
+        // torchvision: top = round((h - crop) / 2); pads with zeros when the image is smaller.
+        let offset = |size: u32| ((f64::from(size) - crop as f64) / 2.0).round() as i64;
+        let (top, left) = (offset(nh), offset(nw));
+        let mut out = vec![0.0f32; 3 * crop * crop];
+        for y in 0..crop {
+            for x in 0..crop {
+                let (sy, sx) = (top + y as i64, left + x as i64);
+                let inside = sy >= 0 && sx >= 0 && (sy as u32) < nh && (sx as u32) < nw;
+                let pixel = if inside {
+                    resized.get_pixel(sx as u32, sy as u32).0
+                } else {
+                    [0.0; 3]
+                };
+                for c in 0..3 {
+                    out[c * crop * crop + y * crop + x] = (pixel[c] - self.mean[c]) / self.std[c];
+                }
+            }
+        }
+        out
+    }
+
+    /// Transforms and stacks images into a batch.
+    ///
+    /// # Shapes
+    /// - output: `[N, 3, crop, crop]`
+    pub fn batch(&self, images: &[DynamicImage], device: &Device) -> Tensor<4> {
+        let crop = self.crop as usize;
+        let values: Vec<f32> = images.iter().flat_map(|img| self.apply(img)).collect();
+        Tensor::from_data(
+            TensorData::new(values, [images.len(), 3, crop, crop]),
+            device,
+        )
+    }
+}
+
+/// Largest image side accepted, in pixels (larger claims are refused before decoding).
+pub const MAX_IMAGE_SIDE: u32 = 16_384;
+
+/// Decodes a JPEG, PNG or WebP file of any colour type (grayscale, RGBA, CMYK JPEG, 16-bit),
+/// applying its EXIF orientation. Decompression bombs are refused by size limits.
+pub fn load_image(path: &Path) -> Result<DynamicImage> {
+    let fail = |reason: String| Error::Image {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let mut reader = ImageReader::open(path)
+        .map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?
+        .with_guessed_format()
+        .map_err(|e| fail(e.to_string()))?;
+    let mut limits = Limits::default(); // 512 MiB allocation cap
+    limits.max_image_width = Some(MAX_IMAGE_SIDE);
+    limits.max_image_height = Some(MAX_IMAGE_SIDE);
+    reader.limits(limits);
+    if reader.format().is_none() {
+        return Err(fail(
+            "not a recognised image format (JPEG, PNG or WebP)".into(),
+        ));
+    }
+    let mut decoder = reader.into_decoder().map_err(|e| fail(e.to_string()))?;
+    let orientation = decoder.orientation().map_err(|e| fail(e.to_string()))?;
+    let mut image = DynamicImage::from_decoder(decoder).map_err(|e| fail(e.to_string()))?;
+    image.apply_orientation(orientation);
+    Ok(image)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::{Rgb, RgbImage};
+
+    #[test]
+    fn output_is_chw_normalised_crop() {
+        let image = DynamicImage::ImageRgb8(RgbImage::from_pixel(40, 20, Rgb([255, 0, 128])));
+        let t = EvalTransform {
+            resize: 16,
+            crop: 8,
+            interpolation: Interpolation::Bilinear,
+            mean: [0.5; 3],
+            std: [0.5; 3],
+        };
+        let out = t.apply(&image);
+        assert_eq!(out.len(), 3 * 8 * 8);
+        assert!(out[..64].iter().all(|v| (v - 1.0).abs() < 1e-5)); // R = 1.0 -> 1
+        assert!(out[64..128].iter().all(|v| (v + 1.0).abs() < 1e-5)); // G = 0 -> -1
+        assert!(
+            out[128..]
+                .iter()
+                .all(|v| (v - (128.0 / 255.0 - 0.5) / 0.5).abs() < 1e-4)
+        );
+    }
+
+    #[test]
+    fn grayscale_and_16_bit_become_rgb() {
+        let gray = DynamicImage::ImageLuma16(image::ImageBuffer::from_pixel(
+            10,
+            10,
+            image::Luma([65535u16]),
+        ));
+        let out = EvalTransform::imagenet(10, 10).apply(&gray);
+        let white_r = (1.0 - IMAGENET_MEAN[0]) / IMAGENET_STD[0];
+        assert!((out[0] - white_r).abs() < 1e-4);
+    }
+
+    #[test]
+    fn crop_pct_follows_timm() {
+        assert_eq!(EvalTransform::crop_pct(224, 0.875).resize, 256);
+        assert_eq!(EvalTransform::crop_pct(300, 0.904).resize, 331); // tf_efficientnet_b3
+    }
+}
