@@ -2,6 +2,9 @@
 //!
 //! * `cargo xtask ci` — what CI runs (`.ci/run`): fmt check, clippy, the test suite.
 //! * `cargo xtask test-slow` — the `#[ignore]`d tests (full-size variants such as B8), which CI skips.
+//! * `cargo xtask parity` — regenerates the PyTorch fixtures, runs the parity tests, exports every
+//!   case from Rust and loads it back in PyTorch with `strict=True` (needs Python with
+//!   `scripts/requirements.txt`; `--python` picks the interpreter).
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
@@ -20,6 +23,15 @@ enum Task {
     /// Run exactly what CI runs (`.ci/run`).
     Ci,
     /// Run the slow `#[ignore]`d tests (full-size B8 and friends).
+    /// Regenerate the PyTorch fixtures, run the parity tests, check Rust exports in PyTorch.
+    Parity {
+        /// Python interpreter with scripts/requirements.txt installed.
+        #[arg(long, default_value = "python3")]
+        python: String,
+        /// Keep the committed fixtures instead of regenerating them.
+        #[arg(long)]
+        no_regenerate: bool,
+    },
     TestSlow {
         /// Extra arguments for the test binaries (e.g. a test name filter).
         #[arg(trailing_var_arg = true)]
@@ -46,11 +58,44 @@ fn run(cmd: &mut Command) -> Result<(), String> {
     }
 }
 
+const CASES: [&str; 6] = [
+    "tv_b0",
+    "tf_b0",
+    "lukemelas_b0",
+    "tf_v2_b0",
+    "tv_v2",
+    "tf_lite0",
+];
+
+fn parity(cargo: &str, python: &str, no_regenerate: bool) -> Result<(), String> {
+    if !no_regenerate {
+        run(Command::new(python).arg("scripts/make_fixtures.py"))?;
+    }
+    run(Command::new(cargo).args(["test", "-p", "efficientnet", "--test", "model", "parity"]))?;
+    let dir = root().join("target").join("export");
+    run(Command::new(cargo)
+        .args(["test", "-p", "efficientnet", "--test", "model"])
+        .args(["export_every_case_for_pytorch", "--", "--ignored"])
+        .env("EFFICIENTNET_EXPORT_DIR", &dir))?;
+    for case in CASES {
+        let file = dir.join(format!("{case}.safetensors"));
+        run(Command::new(python)
+            .arg("scripts/check_export.py")
+            .args(["--case", case, "--weights"])
+            .arg(&file))?;
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let result = match args.task {
         Task::Ci => run(Command::new("bash").arg(".ci/run")),
+        Task::Parity {
+            python,
+            no_regenerate,
+        } => parity(&cargo, &python, no_regenerate),
         Task::TestSlow { rest } => run(Command::new(cargo)
             .args(["test", "--workspace", "--", "--ignored"])
             .args(rest)),

@@ -93,6 +93,7 @@ fn check(case: &str) {
     let logits = model.forward(input);
     let err = relative_error(logits, tensor(&io, "logits"));
     assert!(err <= TOLERANCE, "{case} logits: relative error {err}");
+    eprintln!("{case}: logits relative error {err:.2e}");
 }
 
 #[test]
@@ -140,3 +141,37 @@ fn pytorch_zip_wrapped_and_legacy_checkpoints_load() {
         .into_data()
         .assert_eq(&b.forward(x).into_data(), true);
 }
+
+/// Writes every fixture case, imported from PyTorch's file, back out in its own layout to
+/// `$EFFICIENTNET_EXPORT_DIR` (default: the temp dir), for `scripts/check_export.py` to load
+/// with `strict=True` and compare logits. Run by `cargo xtask parity`.
+#[test]
+#[ignore = "writes files for scripts/check_export.py; run by `cargo xtask parity`"]
+fn export_every_case_for_pytorch() {
+    use efficientnet::weights::{Layout, Precision, export_safetensors};
+    let dir = std::env::var_os("EFFICIENTNET_EXPORT_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::temp_dir().join("efficientnet-export"));
+    std::fs::create_dir_all(&dir).expect("export dir");
+    for case in CASES {
+        let layout = match case {
+            c if c.starts_with("tv_") => Layout::Torchvision,
+            c if c.starts_with("tf_") => Layout::Timm,
+            _ => Layout::Lukemelas,
+        };
+        let model = load(case, &format!("{case}.weights.safetensors"));
+        let out = dir.join(format!("{case}.safetensors"));
+        export_safetensors(&model, layout, &out, Precision::F32).expect("export");
+        println!("{case}: {}", out.display());
+    }
+}
+
+/// The fixture cases of `scripts/make_fixtures.py`.
+const CASES: [&str; 6] = [
+    "tv_b0",
+    "tf_b0",
+    "lukemelas_b0",
+    "tf_v2_b0",
+    "tv_v2",
+    "tf_lite0",
+];
