@@ -31,6 +31,10 @@ enum Task {
         /// Keep the committed fixtures instead of regenerating them.
         #[arg(long)]
         no_regenerate: bool,
+        /// The full-size set (B0, V2-S, Lite0 at 224–384 px, 1000 classes) written to
+        /// target/fixtures-full instead of the committed reduced-size fixtures.
+        #[arg(long)]
+        full: bool,
     },
     TestSlow {
         /// Extra arguments for the test binaries (e.g. a test name filter).
@@ -67,22 +71,52 @@ const CASES: [&str; 6] = [
     "tf_lite0",
 ];
 
-fn parity(cargo: &str, python: &str, no_regenerate: bool) -> Result<(), String> {
+fn parity(cargo: &str, python: &str, no_regenerate: bool, full: bool) -> Result<(), String> {
+    let target = root().join("target");
+    let (fixtures, export) = if full {
+        (
+            Some(target.join("fixtures-full")),
+            target.join("export-full"),
+        )
+    } else {
+        (None, target.join("export"))
+    };
+    // The test harness reads the fixture folder from this variable (unset: tests/fixtures).
+    let with_fixtures = |cmd: &mut Command| {
+        if let Some(dir) = &fixtures {
+            cmd.env("EFFICIENTNET_FIXTURES", dir);
+        }
+    };
     if !no_regenerate {
-        run(Command::new(python).arg("scripts/make_fixtures.py"))?;
+        let mut cmd = Command::new(python);
+        cmd.arg("scripts/make_fixtures.py");
+        if let Some(dir) = &fixtures {
+            cmd.arg("--full").arg("--out").arg(dir);
+        }
+        run(&mut cmd)?;
     }
-    run(Command::new(cargo).args(["test", "-p", "efficientnet", "--test", "model", "parity"]))?;
-    let dir = root().join("target").join("export");
-    run(Command::new(cargo)
+    let mut tests = Command::new(cargo);
+    tests.args(["test", "-p", "efficientnet", "--test", "model", "parity"]);
+    with_fixtures(&mut tests);
+    run(&mut tests)?;
+
+    let mut export_cmd = Command::new(cargo);
+    export_cmd
         .args(["test", "-p", "efficientnet", "--test", "model"])
         .args(["export_every_case_for_pytorch", "--", "--ignored"])
-        .env("EFFICIENTNET_EXPORT_DIR", &dir))?;
+        .env("EFFICIENTNET_EXPORT_DIR", &export);
+    with_fixtures(&mut export_cmd);
+    run(&mut export_cmd)?;
     for case in CASES {
-        let file = dir.join(format!("{case}.safetensors"));
-        run(Command::new(python)
+        let mut check = Command::new(python);
+        check
             .arg("scripts/check_export.py")
             .args(["--case", case, "--weights"])
-            .arg(&file))?;
+            .arg(export.join(format!("{case}.safetensors")));
+        if let Some(dir) = &fixtures {
+            check.arg("--full").arg("--fixtures").arg(dir);
+        }
+        run(&mut check)?;
     }
     Ok(())
 }
@@ -95,7 +129,8 @@ fn main() -> ExitCode {
         Task::Parity {
             python,
             no_regenerate,
-        } => parity(&cargo, &python, no_regenerate),
+            full,
+        } => parity(&cargo, &python, no_regenerate, full),
         Task::TestSlow { rest } => run(Command::new(cargo)
             .args(["test", "--workspace", "--", "--ignored"])
             .args(rest)),

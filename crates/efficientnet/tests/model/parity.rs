@@ -1,6 +1,9 @@
 //! Numerical parity with PyTorch: fixtures written by `scripts/make_fixtures.py` (torchvision,
 //! timm, efficientnet_pytorch; random weights with randomised BatchNorm statistics, reduced
 //! width/depth). Logits and every stage's activations must match to 1e-4 of their range.
+//!
+//! With `EFFICIENTNET_FIXTURES=DIR` the same tests run on the full-size set that
+//! `make_fixtures.py --full` writes there (`cargo xtask parity --full`).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -18,8 +21,20 @@ pub fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// The folder the parity cases are read from: `$EFFICIENTNET_FIXTURES` (full size) or the
+/// committed reduced-size `tests/fixtures/`.
+fn parity_fixture(name: &str) -> PathBuf {
+    match std::env::var_os("EFFICIENTNET_FIXTURES") {
+        Some(dir) => PathBuf::from(dir).join(name),
+        None => fixture(name),
+    }
+}
+
 /// Our config for each fixture case (same multipliers as the PyTorch builders).
 fn config(case: &str) -> EfficientNetConfig {
+    if std::env::var_os("EFFICIENTNET_FIXTURES").is_some() {
+        return full_size_config(case);
+    }
     let b0 = EfficientNetConfig::b0().with_width(0.25).with_depth(0.34);
     let config = match case {
         "tv_b0" => b0,
@@ -54,6 +69,21 @@ fn tensor<const D: usize>(io: &BTreeMap<String, FileTensor>, name: &str) -> Tens
     Tensor::from_data(TensorData::new(values, t.shape.clone()), &device())
 }
 
+/// The full-size cases of `make_fixtures.py --full` (1000 classes).
+fn full_size_config(case: &str) -> EfficientNetConfig {
+    match case {
+        "tv_b0" => EfficientNetConfig::b0(),
+        "tf_b0" => EfficientNetConfig::b0().tf(),
+        "lukemelas_b0" => EfficientNetConfig::b0()
+            .with_padding(PaddingMode::TfSame)
+            .with_bn_eps(1e-3),
+        "tf_v2_b0" => EfficientNetConfig::v2_b0().tf(),
+        "tv_v2" => EfficientNetConfig::v2_s().with_bn_eps(1e-3),
+        "tf_lite0" => EfficientNetConfig::lite0().tf(),
+        other => panic!("unknown fixture case {other}"),
+    }
+}
+
 /// max |ours - theirs| / (max(theirs) - min(theirs)).
 fn relative_error<const D: usize>(ours: Tensor<D>, theirs: Tensor<D>) -> f32 {
     assert_eq!(ours.dims(), theirs.dims());
@@ -65,7 +95,7 @@ fn relative_error<const D: usize>(ours: Tensor<D>, theirs: Tensor<D>) -> f32 {
 
 fn load(case: &str, file: &str) -> EfficientNet {
     let model = config(case).init(&device());
-    let (model, report) = load_weights(model, fixture(file), &LoadOptions::default())
+    let (model, report) = load_weights(model, parity_fixture(file), &LoadOptions::default())
         .unwrap_or_else(|e| panic!("{case}: {e}"));
     assert!(report.loaded > 0);
     model
@@ -74,7 +104,7 @@ fn load(case: &str, file: &str) -> EfficientNet {
 fn check(case: &str) {
     const TOLERANCE: f32 = 1e-4;
     let model = load(case, &format!("{case}.weights.safetensors"));
-    let io = read_tensors(&fixture(&format!("{case}.io.safetensors"))).expect("io fixture");
+    let io = read_tensors(&parity_fixture(&format!("{case}.io.safetensors"))).expect("io fixture");
     let input: Tensor<4> = tensor(&io, "input");
 
     // Stage by stage, so a mismatch points at its layer.
@@ -129,7 +159,8 @@ fn timm_tf_lite0_relu6_without_se() {
 #[test]
 fn pytorch_zip_wrapped_and_legacy_checkpoints_load() {
     let reference = load("tv_b0", "tv_b0.weights.safetensors");
-    let x = super::images([1, 3, 48, 64], &device());
+    let io = read_tensors(&parity_fixture("tv_b0.io.safetensors")).expect("io fixture");
+    let x: Tensor<4> = tensor(&io, "input");
     let want = reference.forward(x.clone());
     // Zip format, the state dict wrapped as {'state_dict': ..., 'epoch': 3}.
     let got = load("tv_b0", "tv_b0_wrapped.pth").forward(x.clone());
