@@ -11,6 +11,7 @@ Exit status: 0 = match; 1 = logits differ by more than --rtol of the fixture log
 Usage:
   python scripts/check_export.py --case tv_b0 --weights /tmp/exported.safetensors
   python scripts/check_export.py --case tf_b0 --weights out.safetensors --fixtures tests/fixtures
+  python scripts/check_export.py --full --case tv_v2 --weights out.safetensors  # target/fixtures-full
 """
 
 import argparse
@@ -21,21 +22,25 @@ import torch
 from safetensors.torch import load_file
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from make_fixtures import BUILDERS, DEFAULT_OUT, build_model  # noqa: E402
+from make_fixtures import BUILDERS, DEFAULT_FULL_OUT, DEFAULT_OUT, build_model  # noqa: E402
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--case", required=True, choices=sorted(BUILDERS))
     ap.add_argument("--weights", required=True, help="safetensors file to check")
-    ap.add_argument("--fixtures", default=str(DEFAULT_OUT), help="folder holding {case}.io.safetensors")
+    ap.add_argument("--full", action="store_true", help="the full-size case (make_fixtures.py --full)")
+    ap.add_argument("--fixtures", default=None,
+                    help=f"folder holding {{case}}.io.safetensors (default {DEFAULT_OUT}; with --full {DEFAULT_FULL_OUT})")
     ap.add_argument("--rtol", type=float, default=1e-4, help="allowed max|diff| as a fraction of the logit range")
     ap.add_argument("--ignore-num-batches-tracked", action="store_true",
                     help="do not count missing/extra *.num_batches_tracked keys as a strict-load failure")
     args = ap.parse_args()
 
     torch.set_num_threads(1)
-    model, _meta = build_model(args.case)
+    if args.fixtures is None:
+        args.fixtures = str(DEFAULT_FULL_OUT if args.full else DEFAULT_OUT)
+    model, _meta = build_model(args.case, full=args.full)
     sd = load_file(args.weights)
     expected = model.state_dict()
 

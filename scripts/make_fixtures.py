@@ -15,11 +15,16 @@ so the float32 reference outputs are exact for the stored weights.
 
 Every case has num_classes=10 and reduced width/depth. The models are built with the
 libraries' own builders, so the Rust side can check its scaling rules against them.
+
+With --full the same six cases are written at full size (num_classes=1000, built with the
+libraries' public constructors: torchvision.models.efficientnet_b0 / efficientnet_v2_s,
+timm.create_model, EfficientNet.from_name) into target/fixtures-full/ (or --out), with the
+same file names; they are too large to commit (~150 MB in all) and never go to tests/fixtures/.
 BatchNorm layers get random affine parameters and running statistics, and every conv bias
 (the SE convs are the only convs with one) gets N(0, 0.1) values, so identity/zero
 initialisation cannot hide a bug.
 
-Usage: python scripts/make_fixtures.py [--out DIR] [--cases tv_b0,tf_b0,...]
+Usage: python scripts/make_fixtures.py [--full] [--out DIR] [--cases tv_b0,tf_b0,...]
 Needs: torch torchvision timm efficientnet-pytorch safetensors numpy
 (see scripts/requirements.txt).
 """
@@ -38,14 +43,24 @@ import torch.nn as nn
 
 SEED = 0
 NUM_CLASSES = 10
+FULL_NUM_CLASSES = 1000
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO_ROOT / "tests" / "fixtures"
+DEFAULT_FULL_OUT = REPO_ROOT / "target" / "fixtures-full"
 
 
 # --------------------------------------------------------------------------------------
 # Builders. Each returns (model, meta); meta holds the JSON-able description of the case.
 # The hooks spec tells `capture` which module outputs are stem / stage.{s} / head.
 # --------------------------------------------------------------------------------------
+
+
+def _tv_stage_config(setting):
+    return [
+        dict(block=c.block.__name__, expand_ratio=c.expand_ratio, kernel=c.kernel, stride=c.stride,
+             in_channels=c.input_channels, out_channels=c.out_channels, repeats=c.num_layers)
+        for c in setting
+    ]
 
 
 def build_tv_b0():
@@ -67,11 +82,7 @@ def build_tv_b0():
         padding="symmetric",
         bn_eps=1e-5,
         input_shape=[1, 3, 48, 64],
-        stage_config=[
-            dict(block=c.block.__name__, expand_ratio=c.expand_ratio, kernel=c.kernel, stride=c.stride,
-                 in_channels=c.input_channels, out_channels=c.out_channels, repeats=c.num_layers)
-            for c in setting
-        ],
+        stage_config=_tv_stage_config(setting),
     )
     return model, meta
 
@@ -111,11 +122,7 @@ def build_tv_v2():
         padding="symmetric",
         bn_eps=1e-3,
         input_shape=[1, 3, 48, 48],
-        stage_config=[
-            dict(block=c.block.__name__, expand_ratio=c.expand_ratio, kernel=c.kernel, stride=c.stride,
-                 in_channels=c.input_channels, out_channels=c.out_channels, repeats=c.num_layers)
-            for c in setting
-        ],
+        stage_config=_tv_stage_config(setting),
     )
     return model, meta
 
@@ -195,17 +202,7 @@ def lukemelas_stage_repeats(model):
     return [round_repeats(b.num_repeat, model._global_params) for b in model._blocks_args]
 
 
-def build_lukemelas_b0():
-    from efficientnet_pytorch import EfficientNet
-
-    model = EfficientNet.from_name(
-        # Width 0.35, not 0.25: efficientnet_pytorch never adds the residual to the first block
-        # of a stage (its `stride` is the list `[1]`, and `[1] == 1` is False), which matters
-        # only where a stage's first block keeps its width, as at width 0.25 (stage 0: 8 -> 8).
-        # At 0.35 no stage starts with in == out, as in every published variant.
-        "efficientnet-b0", width_coefficient=0.35, depth_coefficient=0.34, num_classes=NUM_CLASSES, image_size=48,
-    )
-    model.set_swish(memory_efficient=False)  # x * sigmoid(x), same numbers, plain autograd
+def _lukemelas_stage_config(model):
     repeats = lukemelas_stage_repeats(model)
     assert sum(repeats) == len(model._blocks)
     stage_config, g = [], 0
@@ -217,6 +214,21 @@ def build_lukemelas_b0():
             out_channels=blk._block_args.output_filters, repeats=r, first_global_block=g,
         ))
         g += r
+    return stage_config
+
+
+def build_lukemelas_b0():
+    from efficientnet_pytorch import EfficientNet
+
+    model = EfficientNet.from_name(
+        # Width 0.35, not 0.25: efficientnet_pytorch never adds the residual to the first block
+        # of a stage (its `stride` is the list `[1]`, and `[1] == 1` is False), which matters
+        # only where a stage's first block keeps its width, as at width 0.25 (stage 0: 8 -> 8).
+        # At 0.35 no stage starts with in == out, as in every published variant.
+        "efficientnet-b0", width_coefficient=0.35, depth_coefficient=0.34, num_classes=NUM_CLASSES, image_size=48,
+    )
+    model.set_swish(memory_efficient=False)  # x * sigmoid(x), same numbers, plain autograd
+    stage_config = _lukemelas_stage_config(model)
     meta = dict(
         library="efficientnet_pytorch",
         constructor=(
@@ -245,15 +257,123 @@ BUILDERS = {
 }
 
 
+# --------------------------------------------------------------------------------------
+# Full-size builders (--full): the libraries' public constructors, 1000 classes.
+# --------------------------------------------------------------------------------------
+
+
+def build_full_tv_b0():
+    import torchvision
+    from torchvision.models.efficientnet import _efficientnet_conf
+
+    model = torchvision.models.efficientnet_b0(weights=None, num_classes=FULL_NUM_CLASSES)
+    setting, _last = _efficientnet_conf("efficientnet_b0", width_mult=1.0, depth_mult=1.0)
+    assert len(model.features) == len(setting) + 2
+    meta = dict(
+        library="torchvision",
+        constructor="torchvision.models.efficientnet_b0(weights=None, num_classes=1000)",
+        variant="efficientnet_b0",
+        size="full",
+        width_mult=1.0,
+        depth_mult=1.0,
+        padding="symmetric",
+        bn_eps=1e-5,
+        input_shape=[1, 3, 224, 224],
+        stage_config=_tv_stage_config(setting),
+    )
+    return model, meta
+
+
+def build_full_tv_v2():
+    import torchvision
+    from torchvision.models.efficientnet import _efficientnet_conf
+
+    model = torchvision.models.efficientnet_v2_s(weights=None, num_classes=FULL_NUM_CLASSES)
+    setting, _last = _efficientnet_conf("efficientnet_v2_s")
+    assert len(model.features) == len(setting) + 2
+    meta = dict(
+        library="torchvision",
+        constructor="torchvision.models.efficientnet_v2_s(weights=None, num_classes=1000)",
+        variant="efficientnet_v2_s",
+        size="full",
+        width_mult=1.0,
+        depth_mult=1.0,
+        padding="symmetric",
+        bn_eps=1e-3,
+        input_shape=[1, 3, 384, 384],
+        stage_config=_tv_stage_config(setting),
+    )
+    return model, meta
+
+
+def _build_full_timm(name, input_shape):
+    import timm
+
+    model = timm.create_model(name, pretrained=False, num_classes=FULL_NUM_CLASSES)
+    meta = _timm_meta(
+        model, f"timm.create_model('{name}', pretrained=False, num_classes=1000)", name, 1.0, 1.0, input_shape,
+    )
+    meta = dict(meta, size="full")
+    return model, meta
+
+
+def build_full_tf_b0():
+    # Odd, non-square input: exercises TF 'same' padding with uneven splits.
+    return _build_full_timm("tf_efficientnet_b0", [1, 3, 231, 257])
+
+
+def build_full_tf_v2_b0():
+    return _build_full_timm("tf_efficientnetv2_b0", [1, 3, 224, 224])
+
+
+def build_full_tf_lite0():
+    return _build_full_timm("tf_efficientnet_lite0", [1, 3, 224, 224])
+
+
+def build_full_lukemelas_b0():
+    from efficientnet_pytorch import EfficientNet
+
+    model = EfficientNet.from_name("efficientnet-b0", image_size=224)
+    assert model._fc.out_features == FULL_NUM_CLASSES
+    model.set_swish(memory_efficient=False)
+    meta = dict(
+        library="efficientnet_pytorch",
+        constructor="efficientnet_pytorch.EfficientNet.from_name('efficientnet-b0', image_size=224)",
+        variant="efficientnet-b0",
+        size="full",
+        width_mult=model._global_params.width_coefficient,
+        depth_mult=model._global_params.depth_coefficient,
+        padding="same",
+        padding_note="Conv2dStaticSamePadding computed for image_size=224 at construction",
+        bn_eps=model._global_params.batch_norm_epsilon,
+        input_shape=[1, 3, 224, 224],
+        stage_config=_lukemelas_stage_config(model),
+    )
+    return model, meta
+
+
+FULL_BUILDERS = {
+    "tv_b0": build_full_tv_b0,
+    "tf_b0": build_full_tf_b0,
+    "lukemelas_b0": build_full_lukemelas_b0,
+    "tf_v2_b0": build_full_tf_v2_b0,
+    "tv_v2": build_full_tv_v2,
+    "tf_lite0": build_full_tf_lite0,
+}
+assert list(FULL_BUILDERS) == list(BUILDERS)
+
+
 def _block_out_channels(block):
     """Output channels of a timm block: the last conv's out_channels."""
     convs = [m for m in block.modules() if isinstance(m, nn.Conv2d)]
     return convs[-1].out_channels
 
 
-def build_model(case):
-    """Build a case's model (eval mode, library-default init). Returns (model, meta)."""
-    model, meta = BUILDERS[case]()
+def build_model(case, full=False):
+    """Build a case's model (eval mode, library-default init). Returns (model, meta).
+
+    full=True: the full-size variant (FULL_BUILDERS, 1000 classes)."""
+    model, meta = (FULL_BUILDERS if full else BUILDERS)[case]()
     model.eval()
     return model, meta
 
@@ -354,11 +474,11 @@ def make_input(meta):
     return torch.randn(meta["input_shape"], generator=gen, dtype=torch.float32)
 
 
-def seeded_model(case):
+def seeded_model(case, full=False):
     """Build the model with the fixture's deterministic (randomised) parameters."""
     torch.manual_seed(SEED)
     np.random.seed(SEED)
-    model, meta = build_model(case)
+    model, meta = build_model(case, full=full)
     randomize(model, torch.Generator().manual_seed(SEED))
     return model, meta
 
@@ -368,10 +488,10 @@ def half(t):
     return (t.half() if t.is_floating_point() else t).contiguous()
 
 
-def make_case(case, out_dir):
+def make_case(case, out_dir, full=False):
     from safetensors.torch import save_file
 
-    model, meta = seeded_model(case)
+    model, meta = seeded_model(case, full=full)
     x = make_input(meta)
     io, n_stages = capture(case, model, x)
     io = {"input": x, **io}
@@ -382,7 +502,7 @@ def make_case(case, out_dir):
     meta = dict(
         case=case,
         **meta,
-        num_classes=NUM_CLASSES,
+        num_classes=FULL_NUM_CLASSES if full else NUM_CLASSES,
         stem_channels=int(io["stem"].shape[1]),
         head_channels=int(io["head"].shape[1]),
         stage_names=[f"stage.{s}" for s in range(n_stages)],
@@ -402,19 +522,23 @@ def make_case(case, out_dir):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", default=str(DEFAULT_OUT))
+    ap.add_argument("--full", action="store_true",
+                    help=f"write the full-size cases (1000 classes); default --out {DEFAULT_FULL_OUT}")
+    ap.add_argument("--out", default=None, help=f"output folder (default {DEFAULT_OUT})")
     ap.add_argument("--cases", default=",".join(BUILDERS))
     args = ap.parse_args()
     torch.set_num_threads(1)  # deterministic reductions
-    out_dir = Path(args.out)
+    out_dir = Path(args.out) if args.out else (DEFAULT_FULL_OUT if args.full else DEFAULT_OUT)
+    if args.full and out_dir.resolve() == DEFAULT_OUT.resolve():
+        ap.error(f"--full never writes into {DEFAULT_OUT} (the committed reduced-size fixtures)")
     out_dir.mkdir(parents=True, exist_ok=True)
 
     models = {}
     for case in args.cases.split(","):
-        model, meta = make_case(case, out_dir)
+        model, meta = make_case(case, out_dir, full=args.full)
         models[case] = model
         print(f"{case}: params={meta['num_params']} stem={meta['stem_channels']} head={meta['head_channels']} "
-              f"stages={[(s.get('out_channels'), s['repeats']) for s in meta['stage_config']]}")
+              f"stages={[(s.get('out_channels'), s['repeats']) for s in meta['stage_config']]}", flush=True)
 
     if "tv_b0" in models:
         sd = {k: half(v) for k, v in models["tv_b0"].state_dict().items()}

@@ -1,6 +1,8 @@
 //! `cargo xtask`: project chores that need more than one cargo invocation.
 //!
 //! * `cargo xtask ci` — what CI runs (`.ci/run`): fmt check, clippy, the test suite.
+//! * `cargo xtask train [--backend B] [ARGS...]` — `efficientnet train` built with backend B's
+//!   feature; without `--data` it trains a tiny EfficientNet on the built-in synthetic shapes.
 //! * `cargo xtask test-slow` — the `#[ignore]`d tests (full-size variants such as B8), which CI skips.
 //! * `cargo xtask parity` — regenerates the PyTorch fixtures, runs the parity tests, exports every
 //!   case from Rust and loads it back in PyTorch with `strict=True` (needs Python with
@@ -22,6 +24,15 @@ struct Args {
 enum Task {
     /// Run exactly what CI runs (`.ci/run`).
     Ci,
+    /// Train: `efficientnet train` with the backend's Cargo feature; other arguments pass through.
+    Train {
+        /// flex, ndarray, wgpu, vulkan, metal or cuda.
+        #[arg(long, default_value = "flex")]
+        backend: String,
+        /// Arguments of `efficientnet train` (see `efficientnet train --help`).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        rest: Vec<String>,
+    },
     /// Run the slow `#[ignore]`d tests (full-size B8 and friends).
     /// Regenerate the PyTorch fixtures, run the parity tests, check Rust exports in PyTorch.
     Parity {
@@ -60,6 +71,66 @@ fn run(cmd: &mut Command) -> Result<(), String> {
     } else {
         Err(format!("{cmd:?} failed with {status}"))
     }
+}
+
+/// Backends `efficientnet-cli` has a Cargo feature for.
+const BACKENDS: [&str; 6] = ["flex", "ndarray", "wgpu", "vulkan", "metal", "cuda"];
+
+/// The built-in main job: a width-0.25, depth-0.34 B0 (about 200k parameters) on 64-px
+/// synthetic shapes, 6 epochs; used for every option the caller does not give when there is
+/// no `--data`.
+const SYNTHETIC_DEFAULTS: [(&str, &str); 12] = [
+    ("--model", "efficientnet_b0"),
+    ("--width", "0.25"),
+    ("--depth", "0.34"),
+    ("--image-size", "64"),
+    ("--epochs", "6"),
+    ("--batch-size", "32"),
+    ("--lr", "0.01"),
+    ("--warmup-epochs", "0.5"),
+    ("--min-crop-scale", "0.5"),
+    ("--synthetic-train", "1920"),
+    ("--synthetic-valid", "384"),
+    ("--out", "runs/synthetic"),
+];
+
+fn train(cargo: &str, backend: &str, rest: Vec<String>) -> Result<(), String> {
+    if !BACKENDS.contains(&backend) {
+        return Err(format!(
+            "unknown backend `{backend}`; choose one of {}",
+            BACKENDS.join(", ")
+        ));
+    }
+    if backend == "cuda" {
+        eprintln!(
+            "xtask: note: Burn's CUDA backend downloads an LLVM bundle from GitHub while it builds"
+        );
+    }
+    let given = |flag: &str| {
+        rest.iter()
+            .any(|a| a == flag || a.starts_with(&format!("{flag}=")))
+    };
+    let mut args: Vec<String> = Vec::new();
+    if given("--data") {
+        if !given("--out") {
+            args.extend(["--out".to_owned(), "runs/train".to_owned()]);
+        }
+    } else {
+        for (flag, value) in SYNTHETIC_DEFAULTS {
+            if !given(flag) {
+                args.extend([flag.to_owned(), value.to_owned()]);
+            }
+        }
+    }
+    let mut cmd = Command::new(cargo);
+    cmd.args(["run", "-p", "efficientnet-cli"]);
+    if backend != "flex" {
+        cmd.args(["--no-default-features", "--features", backend]);
+    }
+    cmd.args(["--", "--device", backend, "train"])
+        .args(args)
+        .args(rest);
+    run(&mut cmd)
 }
 
 const CASES: [&str; 6] = [
@@ -126,6 +197,7 @@ fn main() -> ExitCode {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let result = match args.task {
         Task::Ci => run(Command::new("bash").arg(".ci/run")),
+        Task::Train { backend, rest } => train(&cargo, &backend, rest),
         Task::Parity {
             python,
             no_regenerate,

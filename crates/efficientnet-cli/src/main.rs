@@ -6,6 +6,7 @@ mod info;
 mod model_args;
 mod npy;
 mod predict;
+mod train_cmd;
 
 use std::process::ExitCode;
 
@@ -44,6 +45,8 @@ enum Command {
     Import(convert::ImportArgs),
     /// Weights -> safetensors in a PyTorch layout (`load_state_dict(strict=True)` works).
     Export(convert::ExportArgs),
+    /// Train on a class-folder / Kaggle ImageNet dataset, or on built-in synthetic data.
+    Train(train_cmd::TrainArgs),
 }
 
 fn run(cli: Cli) -> Result<(), String> {
@@ -68,6 +71,7 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Predict(args) => predict::run(args, &device)?,
         Command::Import(args) => convert::import(args, &device)?,
         Command::Export(args) => convert::export(args, &device)?,
+        Command::Train(args) => train_cmd::run(args, &device)?,
     }
     Ok(())
 }

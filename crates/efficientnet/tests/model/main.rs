@@ -3,6 +3,7 @@
 mod backward;
 mod drop_path;
 mod forward;
+mod images;
 mod padding;
 mod params;
 mod parity;

@@ -1,0 +1,150 @@
+//! `efficientnet train`: the trainer of the efficientnet-train crate on the chosen device.
+
+use std::path::PathBuf;
+
+use burn::tensor::Device;
+use clap::{Args, ValueEnum};
+use efficientnet_train::{OptimizerKind, ScheduleKind, TrainConfig};
+
+/// `--optimizer`.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum OptimizerArg {
+    /// TF-style RMSProp (the paper's; timm `rmsproptf`).
+    Rmsproptf,
+    /// SGD with Nesterov momentum.
+    Sgd,
+    /// AdamW.
+    Adamw,
+}
+
+/// `--schedule`.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ScheduleArg {
+    /// Warmup, then cosine decay.
+    Cosine,
+    /// Warmup, then x0.97 every 2.4 epochs.
+    Step,
+}
+
+/// Arguments of `train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Dataset folder: train/<class>/ + val/<class>/, or the Kaggle ImageNet layout.
+    /// Without it: the built-in synthetic-shapes dataset (no download).
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Model name (timm name or alias).
+    #[arg(long, default_value = "efficientnet_b0")]
+    model: String,
+    /// Width multiplier override (e.g. 0.25 for a tiny model).
+    #[arg(long)]
+    width: Option<f64>,
+    /// Depth multiplier override.
+    #[arg(long)]
+    depth: Option<f64>,
+    /// Epochs.
+    #[arg(long, default_value_t = 10)]
+    epochs: usize,
+    /// Batch size.
+    #[arg(long, default_value_t = 32)]
+    batch_size: usize,
+    /// Training resolution (and evaluation crop).
+    #[arg(long, default_value_t = 224)]
+    image_size: usize,
+    /// Peak learning rate.
+    #[arg(long, default_value_t = 0.016)]
+    lr: f64,
+    /// Warmup epochs (fractions allowed).
+    #[arg(long, default_value_t = 1.0)]
+    warmup_epochs: f64,
+    /// Decay after the warmup.
+    #[arg(long, value_enum, default_value_t = ScheduleArg::Cosine)]
+    schedule: ScheduleArg,
+    /// Optimizer.
+    #[arg(long, value_enum, default_value_t = OptimizerArg::Rmsproptf)]
+    optimizer: OptimizerArg,
+    /// Weight decay (BatchNorm and bias parameters exempt).
+    #[arg(long, default_value_t = 1e-5)]
+    weight_decay: f64,
+    /// Label smoothing.
+    #[arg(long, default_value_t = 0.1)]
+    label_smoothing: f64,
+    /// Smallest RandomResizedCrop area fraction.
+    #[arg(long, default_value_t = 0.08)]
+    min_crop_scale: f64,
+    /// Seed of the data order and the synthetic dataset.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Data-loading threads.
+    #[arg(long, default_value_t = 2)]
+    workers: usize,
+    /// Synthetic dataset: number of training images.
+    #[arg(long, default_value_t = 3000)]
+    synthetic_train: usize,
+    /// Synthetic dataset: number of validation images.
+    #[arg(long, default_value_t = 600)]
+    synthetic_valid: usize,
+    /// Output folder: checkpoints, logs, config.json, metrics.csv, summary.json, model.bpk.
+    #[arg(long)]
+    out: PathBuf,
+    /// Continue the run in --out from its last complete checkpoint.
+    #[arg(long)]
+    resume: bool,
+}
+
+impl TrainArgs {
+    fn config(&self) -> TrainConfig {
+        TrainConfig::new(self.model.clone())
+            .with_data(self.data.as_ref().map(|p| p.display().to_string()))
+            .with_width(self.width)
+            .with_depth(self.depth)
+            .with_epochs(self.epochs)
+            .with_batch_size(self.batch_size)
+            .with_image_size(self.image_size)
+            .with_lr(self.lr)
+            .with_warmup_epochs(self.warmup_epochs)
+            .with_schedule(match self.schedule {
+                ScheduleArg::Cosine => ScheduleKind::Cosine,
+                ScheduleArg::Step => ScheduleKind::Step,
+            })
+            .with_optimizer(match self.optimizer {
+                OptimizerArg::Rmsproptf => OptimizerKind::RmsPropTf,
+                OptimizerArg::Sgd => OptimizerKind::Sgd,
+                OptimizerArg::Adamw => OptimizerKind::AdamW,
+            })
+            .with_weight_decay(self.weight_decay)
+            .with_label_smoothing(self.label_smoothing)
+            .with_min_crop_scale(self.min_crop_scale)
+            .with_seed(self.seed)
+            .with_num_workers(self.workers)
+            .with_synthetic_train(self.synthetic_train)
+            .with_synthetic_valid(self.synthetic_valid)
+    }
+}
+
+/// Runs `train`.
+pub fn run(args: TrainArgs, device: &Device) -> Result<(), String> {
+    let config = args.config();
+    let summary = efficientnet_train::train(&config, &args.out, device, args.resume)
+        .map_err(|e| e.to_string())?;
+    println!(
+        "done: {} epochs, validation top-1 {:.1}% (best {:.1}% at epoch {}), top-5 {:.1}%, \
+         {:.1} images/s, {:.0} s; model in {}, summary in {}",
+        summary.epochs,
+        summary.final_top1,
+        summary.best_top1,
+        summary.best_epoch,
+        summary.final_top5,
+        summary.images_per_second,
+        summary.wall_seconds,
+        summary.model_file,
+        args.out.join("summary.json").display()
+    );
+    if summary.skipped_files > 0 {
+        eprintln!(
+            "warning: {} unreadable files were skipped",
+            summary.skipped_files
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,50 @@
+//! The model as Burn's Learner sees it: EfficientNet + label-smoothed cross-entropy.
+
+use burn::module::Module;
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::train::{ClassificationOutput, InferenceStep, TrainOutput, TrainStep};
+use efficientnet::EfficientNet;
+
+use crate::data::ImageBatch;
+
+/// An [`EfficientNet`] trained with cross-entropy and label smoothing.
+#[derive(Module, Debug)]
+pub struct Classifier {
+    /// The network.
+    pub net: EfficientNet,
+    /// Label smoothing factor (0.1 in the paper).
+    pub label_smoothing: f32,
+}
+
+impl Classifier {
+    /// Forward pass and loss.
+    pub fn forward_classification(&self, batch: ImageBatch) -> ClassificationOutput {
+        let logits = self.net.forward(batch.images); // [N, classes]
+        let [_, classes] = logits.dims();
+        let smoothing = (self.label_smoothing > 0.0 && classes > 1).then_some(self.label_smoothing);
+        let loss = CrossEntropyLossConfig::new()
+            .with_smoothing(smoothing)
+            .init(&logits.device())
+            .forward(logits.clone(), batch.targets.clone());
+        ClassificationOutput::new(loss, logits, batch.targets)
+    }
+}
+
+impl TrainStep for Classifier {
+    type Input = ImageBatch;
+    type Output = ClassificationOutput;
+
+    fn step(&self, batch: ImageBatch) -> TrainOutput<ClassificationOutput> {
+        let output = self.forward_classification(batch);
+        TrainOutput::new(self, output.loss.backward(), output)
+    }
+}
+
+impl InferenceStep for Classifier {
+    type Input = ImageBatch;
+    type Output = ClassificationOutput;
+
+    fn step(&self, batch: ImageBatch) -> ClassificationOutput {
+        self.forward_classification(batch)
+    }
+}

@@ -1,0 +1,482 @@
+//! Datasets (class-per-folder, the Kaggle ImageNet layout, the built-in synthetic shapes) and the
+//! batcher that decodes, augments and stacks images on the loader's worker threads.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use burn::data::dataloader::batcher::Batcher;
+use burn::data::dataset::{Dataset, DatasetError};
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use efficientnet::preprocess::{EvalTransform, IMAGENET_MEAN, IMAGENET_STD, load_image};
+use image::imageops::FilterType;
+use image::{DynamicImage, Rgb32FImage};
+use rand::Rng;
+
+use crate::error::{Result, TrainError};
+use crate::synthetic;
+
+/// Where an image comes from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ImageSource {
+    /// A file decoded on a worker thread.
+    File(PathBuf),
+    /// Image `index` of the synthetic-shapes dataset with `seed`, drawn at `size` pixels.
+    Synthetic {
+        /// Dataset seed.
+        seed: u64,
+        /// Image index.
+        index: usize,
+        /// Side in pixels.
+        size: u32,
+    },
+}
+
+/// One labelled image.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sample {
+    /// The image.
+    pub source: ImageSource,
+    /// Class index.
+    pub label: usize,
+}
+
+/// A labelled split held as a list of samples (images are decoded lazily by the batcher).
+#[derive(Clone, Debug)]
+pub struct SampleDataset {
+    samples: Vec<Sample>,
+}
+
+impl SampleDataset {
+    /// Wraps a list of samples.
+    pub fn new(samples: Vec<Sample>) -> Self {
+        Self { samples }
+    }
+
+    /// The samples.
+    pub fn samples(&self) -> &[Sample] {
+        &self.samples
+    }
+}
+
+impl Dataset<Sample> for SampleDataset {
+    fn get(&self, index: usize) -> Result<Sample, DatasetError> {
+        self.samples.get(index).cloned().ok_or_else(|| {
+            DatasetError::new(std::io::Error::other(format!(
+                "sample {index} out of range (dataset of {})",
+                self.samples.len()
+            )))
+        })
+    }
+
+    fn len(&self) -> usize {
+        self.samples.len()
+    }
+}
+
+/// Train and validation splits with their class names.
+#[derive(Clone, Debug)]
+pub struct Splits {
+    /// Training samples.
+    pub train: SampleDataset,
+    /// Validation samples.
+    pub valid: SampleDataset,
+    /// Class names, index-ordered.
+    pub classes: Vec<String>,
+}
+
+/// File extensions the decoder reads (case-insensitive).
+const IMAGE_EXTENSIONS: [&str; 4] = ["jpg", "jpeg", "png", "webp"];
+
+fn is_image(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| IMAGE_EXTENSIONS.iter().any(|x| e.eq_ignore_ascii_case(x)))
+}
+
+fn read_dir_sorted(dir: &Path) -> Result<Vec<PathBuf>> {
+    let entries = std::fs::read_dir(dir).map_err(|e| TrainError::io(dir, e))?;
+    let mut paths = entries
+        .map(|e| e.map(|e| e.path()).map_err(|err| TrainError::io(dir, err)))
+        .collect::<Result<Vec<_>>>()?;
+    paths.sort();
+    Ok(paths)
+}
+
+/// The synthetic-shapes splits: `train` and `valid` images of `size` pixels.
+pub fn synthetic(seed: u64, train: usize, valid: usize, size: u32) -> Splits {
+    let split = |seed: u64, n: usize| {
+        SampleDataset::new(
+            (0..n)
+                .map(|index| Sample {
+                    source: ImageSource::Synthetic { seed, index, size },
+                    label: index % synthetic::CLASSES.len(),
+                })
+                .collect(),
+        )
+    };
+    Splits {
+        train: split(seed, train),
+        valid: split(seed.wrapping_add(1_000_003), valid),
+        classes: synthetic::CLASSES.iter().map(|c| c.to_string()).collect(),
+    }
+}
+
+/// Reads `root/<class>/*` for the classes `classes` (label = position), failing on a missing
+/// folder or a class folder without images.
+fn class_folders(root: &Path, classes: &[String]) -> Result<Vec<Sample>> {
+    let mut samples = Vec::new();
+    for (label, class) in classes.iter().enumerate() {
+        let dir = root.join(class);
+        let images: Vec<PathBuf> = read_dir_sorted(&dir)?
+            .into_iter()
+            .filter(|p| p.is_file() && is_image(p))
+            .collect();
+        if images.is_empty() {
+            return Err(TrainError::Data(format!(
+                "class folder {} holds no images ({})",
+                dir.display(),
+                IMAGE_EXTENSIONS.join(", ")
+            )));
+        }
+        samples.extend(images.into_iter().map(|p| Sample {
+            source: ImageSource::File(p),
+            label,
+        }));
+    }
+    Ok(samples)
+}
+
+/// A dataset folder: the Kaggle "ImageNet Object Localization Challenge" layout when `root`
+/// holds `LOC_synset_mapping.txt`, otherwise `root/train/<class>/*` and `root/val/<class>/*`
+/// (classes = sorted folder names of `train`).
+pub fn folder(root: &Path) -> Result<Splits> {
+    if !root.is_dir() {
+        return Err(TrainError::Data(format!(
+            "dataset folder {} does not exist",
+            root.display()
+        )));
+    }
+    if root.join("LOC_synset_mapping.txt").is_file() {
+        return kaggle(root);
+    }
+    let (train_dir, val_dir) = (root.join("train"), root.join("val"));
+    if !train_dir.is_dir() || !val_dir.is_dir() {
+        return Err(TrainError::Data(format!(
+            "{} must hold train/<class>/ and val/<class>/ folders (or the Kaggle ImageNet layout \
+             with LOC_synset_mapping.txt)",
+            root.display()
+        )));
+    }
+    let classes: Vec<String> = read_dir_sorted(&train_dir)?
+        .into_iter()
+        .filter(|p| p.is_dir())
+        .filter_map(|p| p.file_name().and_then(|n| n.to_str()).map(str::to_owned))
+        .collect();
+    if classes.is_empty() {
+        return Err(TrainError::Data(format!(
+            "{} has no class folders",
+            train_dir.display()
+        )));
+    }
+    Ok(Splits {
+        train: SampleDataset::new(class_folders(&train_dir, &classes)?),
+        valid: SampleDataset::new(class_folders(&val_dir, &classes)?),
+        classes,
+    })
+}
+
+/// The Kaggle layout (efficientnet.md §5): classes from `LOC_synset_mapping.txt` (line order),
+/// train images in `ILSVRC/Data/CLS-LOC/train/<wnid>/`, flat validation images in
+/// `ILSVRC/Data/CLS-LOC/val/` labelled by the first WordNet id of `LOC_val_solution.csv`.
+pub fn kaggle(root: &Path) -> Result<Splits> {
+    let mapping = root.join("LOC_synset_mapping.txt");
+    let text = std::fs::read_to_string(&mapping).map_err(|e| TrainError::io(&mapping, e))?;
+    let mut wnids = Vec::new();
+    let mut classes = Vec::new();
+    for (n, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let (wnid, names) = line.trim().split_once(' ').ok_or_else(|| {
+            TrainError::Data(format!(
+                "{}:{}: expected `<wnid> <names>`",
+                mapping.display(),
+                n + 1
+            ))
+        })?;
+        wnids.push(wnid.to_owned());
+        classes.push(names.split(',').next().unwrap_or(names).trim().to_owned());
+    }
+    if wnids.is_empty() {
+        return Err(TrainError::Data(format!(
+            "{} lists no classes",
+            mapping.display()
+        )));
+    }
+    let index: HashMap<&str, usize> = wnids
+        .iter()
+        .enumerate()
+        .map(|(i, w)| (w.as_str(), i))
+        .collect();
+    let data = root.join("ILSVRC/Data/CLS-LOC");
+    let train = class_folders(&data.join("train"), &wnids)?;
+
+    let solution = root.join("LOC_val_solution.csv");
+    let text = std::fs::read_to_string(&solution).map_err(|e| TrainError::io(&solution, e))?;
+    let mut valid = Vec::new();
+    for (n, line) in text
+        .lines()
+        .enumerate()
+        .skip(1)
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let bad =
+            |what: &str| TrainError::Data(format!("{}:{}: {what}", solution.display(), n + 1));
+        let (image_id, prediction) = line
+            .split_once(',')
+            .ok_or_else(|| bad("expected `ImageId,PredictionString`"))?;
+        let wnid = prediction
+            .split_whitespace()
+            .next()
+            .ok_or_else(|| bad("empty PredictionString"))?;
+        let label = *index.get(wnid).ok_or_else(|| {
+            bad(&format!(
+                "unknown class `{wnid}` (not in LOC_synset_mapping.txt)"
+            ))
+        })?;
+        valid.push(Sample {
+            source: ImageSource::File(data.join("val").join(format!("{}.JPEG", image_id.trim()))),
+            label,
+        });
+    }
+    if valid.is_empty() {
+        return Err(TrainError::Data(format!(
+            "{} lists no images",
+            solution.display()
+        )));
+    }
+    Ok(Splits {
+        train: SampleDataset::new(train),
+        valid: SampleDataset::new(valid),
+        classes,
+    })
+}
+
+/// Files that could not be decoded: counted, the first few named, never fatal.
+#[derive(Debug, Default)]
+pub struct BadFiles {
+    count: AtomicUsize,
+    examples: Mutex<Vec<String>>,
+}
+
+impl BadFiles {
+    /// Records a failure.
+    pub fn record(&self, message: String) {
+        self.count.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut examples) = self.examples.lock()
+            && examples.len() < 10
+        {
+            examples.push(message);
+        }
+    }
+
+    /// Failures so far.
+    pub fn count(&self) -> usize {
+        self.count.load(Ordering::Relaxed)
+    }
+
+    /// The first few failure messages.
+    pub fn examples(&self) -> Vec<String> {
+        self.examples.lock().map(|e| e.clone()).unwrap_or_default()
+    }
+}
+
+/// Training-time augmentation: RandomResizedCrop and horizontal flip (torchvision semantics).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainTransform {
+    /// Output side in pixels.
+    pub size: u32,
+    /// Range of the crop's area as a fraction of the image (0.08–1 for ImageNet).
+    pub scale: (f64, f64),
+    /// Range of the crop's aspect ratio (3/4–4/3).
+    pub ratio: (f64, f64),
+    /// Probability of a horizontal flip.
+    pub flip: f64,
+}
+
+impl TrainTransform {
+    /// ImageNet defaults at `size` pixels with the given minimum crop scale.
+    pub fn new(size: u32, min_scale: f64) -> Self {
+        Self {
+            size,
+            scale: (min_scale, 1.0),
+            ratio: (3.0 / 4.0, 4.0 / 3.0),
+            flip: 0.5,
+        }
+    }
+
+    /// Crop box `(x, y, w, h)` as torchvision `RandomResizedCrop.get_params`: ten tries at a
+    /// random area and log-uniform aspect ratio, else a center crop clamped to the ratio range.
+    pub fn crop_box(&self, width: u32, height: u32, rng: &mut impl Rng) -> (u32, u32, u32, u32) {
+        let area = f64::from(width) * f64::from(height);
+        let (lo, hi) = (self.ratio.0.ln(), self.ratio.1.ln());
+        for _ in 0..10 {
+            let target = area * rng.random_range(self.scale.0..=self.scale.1);
+            let aspect = rng.random_range(lo..=hi).exp();
+            let w = (target * aspect).sqrt().round() as u32;
+            let h = (target / aspect).sqrt().round() as u32;
+            if w > 0 && h > 0 && w <= width && h <= height {
+                let x = rng.random_range(0..=width - w);
+                let y = rng.random_range(0..=height - h);
+                return (x, y, w, h);
+            }
+        }
+        let in_ratio = f64::from(width) / f64::from(height);
+        let (w, h) = if in_ratio < self.ratio.0 {
+            (width, (f64::from(width) / self.ratio.0).round() as u32)
+        } else if in_ratio > self.ratio.1 {
+            ((f64::from(height) * self.ratio.1).round() as u32, height)
+        } else {
+            (width, height)
+        };
+        ((width - w) / 2, (height - h) / 2, w.max(1), h.max(1))
+    }
+
+    /// Augments one image to `[3, size, size]` CHW values, ImageNet-normalised.
+    pub fn apply(&self, image: &DynamicImage, rng: &mut impl Rng) -> Vec<f32> {
+        let rgb: Rgb32FImage = image.to_rgb32f();
+        let (x, y, w, h) = self.crop_box(rgb.width(), rgb.height(), rng);
+        let crop = image::imageops::crop_imm(&rgb, x, y, w, h).to_image();
+        let mut out = image::imageops::resize(&crop, self.size, self.size, FilterType::Triangle);
+        if rng.random_bool(self.flip) {
+            image::imageops::flip_horizontal_in_place(&mut out);
+        }
+        chw_normalised(&out)
+    }
+}
+
+fn chw_normalised(image: &Rgb32FImage) -> Vec<f32> {
+    let (w, h) = (image.width() as usize, image.height() as usize);
+    let mut values = vec![0.0; 3 * w * h];
+    for (x, y, p) in image.enumerate_pixels() {
+        for c in 0..3 {
+            values[c * w * h + y as usize * w + x as usize] =
+                (p.0[c] - IMAGENET_MEAN[c]) / IMAGENET_STD[c];
+        }
+    }
+    values
+}
+
+/// A batch of images and labels.
+#[derive(Clone, Debug)]
+pub struct ImageBatch {
+    /// `[N, 3, H, W]`, normalised.
+    pub images: Tensor<4>,
+    /// `[N]` class indices.
+    pub targets: Tensor<1, Int>,
+}
+
+/// A transformed image (`[3, side, side]` values) and its label.
+type TransformedSample = (Vec<f32>, i64);
+
+/// Train or eval preprocessing of a batcher.
+#[derive(Clone, Debug)]
+pub enum Mode {
+    /// Random augmentation.
+    Train(TrainTransform),
+    /// Deterministic resize + center crop.
+    Eval(EvalTransform),
+}
+
+/// Decodes (or draws), transforms and stacks samples. Undecodable files are skipped and
+/// recorded in [`BadFiles`]; the batch holds the surviving samples. A batch whose every file
+/// failed repeats the last good sample this batcher produced (a zero image before any), so a
+/// step never sees an empty batch.
+#[derive(Clone, Debug)]
+pub struct ImageBatcher {
+    /// Preprocessing.
+    pub mode: Mode,
+    /// Where decoding failures go.
+    pub bad_files: Arc<BadFiles>,
+    /// The last successfully transformed sample.
+    last_good: Arc<Mutex<Option<TransformedSample>>>,
+}
+
+impl ImageBatcher {
+    /// A batcher with `mode` reporting failures to `bad_files`.
+    pub fn new(mode: Mode, bad_files: Arc<BadFiles>) -> Self {
+        Self {
+            mode,
+            bad_files,
+            last_good: Arc::default(),
+        }
+    }
+
+    fn side(&self) -> usize {
+        match &self.mode {
+            Mode::Train(t) => t.size as usize,
+            Mode::Eval(t) => t.crop as usize,
+        }
+    }
+}
+
+impl ImageBatcher {
+    fn decode(&self, sample: &Sample) -> Option<DynamicImage> {
+        match &sample.source {
+            ImageSource::File(path) => match load_image(path) {
+                Ok(image) => Some(image),
+                Err(e) => {
+                    self.bad_files.record(e.to_string());
+                    None
+                }
+            },
+            ImageSource::Synthetic { seed, index, size } => Some(DynamicImage::ImageRgb8(
+                synthetic::render(*seed, *index, *size).0,
+            )),
+        }
+    }
+}
+
+impl Batcher<Sample, ImageBatch> for ImageBatcher {
+    fn batch(&self, items: Vec<Sample>, device: &Device) -> ImageBatch {
+        let mut rng = rand::rng();
+        let side = self.side();
+        let mut values = Vec::new();
+        let mut labels = Vec::new();
+        for sample in &items {
+            let Some(image) = self.decode(sample) else {
+                continue;
+            };
+            let v = match &self.mode {
+                Mode::Train(t) => t.apply(&image, &mut rng),
+                Mode::Eval(t) => t.apply(&image),
+            };
+            values.extend(v);
+            labels.push(sample.label as i64);
+        }
+        if let Ok(mut last) = self.last_good.lock() {
+            if labels.is_empty() {
+                let (v, l) = last.clone().unwrap_or_else(|| {
+                    (
+                        vec![0.0; 3 * side * side],
+                        items.first().map_or(0, |s| s.label as i64),
+                    )
+                });
+                values = v;
+                labels.push(l);
+            } else {
+                let n = labels.len();
+                *last = Some((values[(n - 1) * 3 * side * side..].to_vec(), labels[n - 1]));
+            }
+        }
+        let n = labels.len();
+        ImageBatch {
+            images: Tensor::from_data(TensorData::new(values, [n, 3, side, side]), device),
+            targets: Tensor::from_data(TensorData::new(labels, [n]), device),
+        }
+    }
+}

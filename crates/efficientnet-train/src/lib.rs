@@ -1,0 +1,16 @@
+//! Training EfficientNet on Burn's `Learner` (`SupervisedTraining`): class-folder and Kaggle
+//! ImageNet datasets and a built-in synthetic one, RandomResizedCrop/flip augmentation, a
+//! warmup followed by cosine or staircase decay, TF-style RMSProp, label smoothing,
+//! checkpoints and resume, and a run summary (`summary.json`, `metrics.csv`).
+
+pub mod classifier;
+pub mod data;
+mod error;
+pub mod renderer;
+pub mod rmsprop_tf;
+pub mod schedule;
+pub mod synthetic;
+pub mod train;
+
+pub use error::{Result, TrainError};
+pub use train::{OptimizerKind, ScheduleKind, Summary, TrainConfig, train};

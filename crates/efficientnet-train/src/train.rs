@@ -1,0 +1,426 @@
+//! A training run: data, model, optimizer and schedule on Burn's `SupervisedTraining`, then the
+//! run's summary, metric CSV and final weights.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use burn::config::Config;
+use burn::data::dataloader::DataLoaderBuilder;
+use burn::module::ParamGroup;
+use burn::optim::{
+    AdamWConfig, ModuleOptimizer, SgdConfig, decay::WeightDecayConfig, momentum::MomentumConfig,
+};
+use burn::tensor::Device;
+use burn::train::metric::{AccuracyMetric, LearningRateMetric, LossMetric, TopKAccuracyMetric};
+use burn::train::{Learner, LearnerSummary, SupervisedTraining};
+use efficientnet::ModelName;
+use efficientnet::preprocess::EvalTransform;
+use efficientnet::weights;
+use serde::{Deserialize, Serialize};
+
+use crate::classifier::Classifier;
+use crate::data::{self, BadFiles, ImageBatcher, Mode, Splits, TrainTransform};
+use crate::error::{Result, TrainError};
+use crate::renderer::LineRenderer;
+use crate::rmsprop_tf::RmsPropTfConfig;
+use crate::schedule::{Decay, WarmupSchedule};
+
+/// Optimizer choice.
+#[derive(Config, Debug, Copy, PartialEq, Eq)]
+pub enum OptimizerKind {
+    /// TF-style RMSProp (decay 0.9, momentum 0.9, eps 1e-3 inside the root), the paper's.
+    RmsPropTf,
+    /// SGD with Nesterov momentum 0.9.
+    Sgd,
+    /// AdamW.
+    AdamW,
+}
+
+/// Decay after the warmup.
+#[derive(Config, Debug, Copy, PartialEq, Eq)]
+pub enum ScheduleKind {
+    /// Cosine to 1% of the base LR.
+    Cosine,
+    /// x0.97 every 2.4 epochs (the paper).
+    Step,
+}
+
+/// Everything that defines a run; saved as `config.json` in the output folder.
+#[derive(Config, Debug)]
+pub struct TrainConfig {
+    /// Model name (timm name or alias).
+    pub model: String,
+    /// Dataset folder (class folders or Kaggle layout); `None` = the built-in synthetic shapes.
+    #[config(default = "None")]
+    pub data: Option<String>,
+    /// Width multiplier override (e.g. 0.25 for a tiny model).
+    #[config(default = "None")]
+    pub width: Option<f64>,
+    /// Depth multiplier override.
+    #[config(default = "None")]
+    pub depth: Option<f64>,
+    /// Epochs.
+    #[config(default = 10)]
+    pub epochs: usize,
+    /// Batch size.
+    #[config(default = 32)]
+    pub batch_size: usize,
+    /// Training (and evaluation crop) resolution.
+    #[config(default = 224)]
+    pub image_size: usize,
+    /// Peak learning rate.
+    #[config(default = 0.016)]
+    pub lr: f64,
+    /// Warmup length in epochs.
+    #[config(default = 1.0)]
+    pub warmup_epochs: f64,
+    /// Learning rate at the start of the warmup.
+    #[config(default = 1e-6)]
+    pub warmup_lr: f64,
+    /// Decay after the warmup.
+    #[config(default = "ScheduleKind::Cosine")]
+    pub schedule: ScheduleKind,
+    /// Optimizer.
+    #[config(default = "OptimizerKind::RmsPropTf")]
+    pub optimizer: OptimizerKind,
+    /// Weight decay (not applied to BatchNorm and bias parameters).
+    #[config(default = 1e-5)]
+    pub weight_decay: f64,
+    /// Label smoothing.
+    #[config(default = 0.1)]
+    pub label_smoothing: f64,
+    /// Smallest RandomResizedCrop area fraction.
+    #[config(default = 0.08)]
+    pub min_crop_scale: f64,
+    /// Seed of the data order (and of the synthetic dataset).
+    #[config(default = 42)]
+    pub seed: u64,
+    /// Data-loading worker threads.
+    #[config(default = 2)]
+    pub num_workers: usize,
+    /// Synthetic dataset: training images.
+    #[config(default = 3000)]
+    pub synthetic_train: usize,
+    /// Synthetic dataset: validation images.
+    #[config(default = 600)]
+    pub synthetic_valid: usize,
+}
+
+/// What a run reports in `summary.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Summary {
+    /// Model name.
+    pub model: String,
+    /// Epochs completed.
+    pub epochs: usize,
+    /// Validation top-1 (%) after the last epoch.
+    pub final_top1: f64,
+    /// Validation top-5 (%) after the last epoch.
+    pub final_top5: f64,
+    /// Best validation top-1 (%) and its epoch.
+    pub best_top1: f64,
+    /// Epoch of the best top-1.
+    pub best_epoch: usize,
+    /// Best validation top-5 (%).
+    pub best_top5: f64,
+    /// Training images per second (whole run, including validation and checkpoints).
+    pub images_per_second: f64,
+    /// Wall time of this invocation in seconds.
+    pub wall_seconds: f64,
+    /// Files that could not be decoded and were skipped.
+    pub skipped_files: usize,
+    /// Where the final model is.
+    pub model_file: String,
+}
+
+/// One row of `metrics.csv`.
+#[derive(Debug, Clone, Default)]
+struct EpochRow {
+    epoch: usize,
+    train_loss: f64,
+    train_top1: f64,
+    valid_loss: f64,
+    valid_top1: f64,
+    valid_top5: f64,
+    lr: f64,
+}
+
+fn splits(config: &TrainConfig) -> Result<Splits> {
+    match &config.data {
+        Some(path) => data::folder(Path::new(path)),
+        None => Ok(data::synthetic(
+            config.seed,
+            config.synthetic_train,
+            config.synthetic_valid,
+            // Drawn a little larger than the crop, as photos are.
+            (config.image_size as u32 * 8).div_ceil(7),
+        )),
+    }
+}
+
+fn optimizer(config: &TrainConfig) -> Result<ModuleOptimizer> {
+    let wd = config.weight_decay as f32;
+    // BatchNorm gamma/beta and every bias are exempt from weight decay.
+    let no_decay = ParamGroup::from_regex(r"\.(gamma|beta|bias)$")
+        .map_err(|e| TrainError::Config(format!("parameter group: {e:?}")))?;
+    Ok(match config.optimizer {
+        OptimizerKind::RmsPropTf => RmsPropTfConfig::new()
+            .with_weight_decay(wd)
+            .init()
+            .with_group(no_decay, RmsPropTfConfig::new().build(), None),
+        OptimizerKind::Sgd => {
+            let momentum = MomentumConfig {
+                momentum: 0.9,
+                dampening: 0.0,
+                nesterov: true,
+            };
+            SgdConfig::new()
+                .with_momentum(Some(momentum.clone()))
+                .with_weight_decay(Some(WeightDecayConfig::new(wd)))
+                .init()
+                .with_group(
+                    no_decay,
+                    SgdConfig::new().with_momentum(Some(momentum)).build(),
+                    None,
+                )
+        }
+        OptimizerKind::AdamW => AdamWConfig::new().with_weight_decay(wd).init().with_group(
+            no_decay,
+            AdamWConfig::new().with_weight_decay(0.0).build(),
+            None,
+        ),
+    })
+}
+
+/// The last epoch with a complete checkpoint in `out/checkpoint`, if any.
+pub fn last_checkpoint(out: &Path) -> Option<usize> {
+    let dir = out.join("checkpoint");
+    let epochs = |prefix: &str| -> Vec<usize> {
+        std::fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| {
+                let name = e.file_name().into_string().ok()?;
+                name.strip_prefix(prefix)?
+                    .strip_suffix(".bpk")?
+                    .parse()
+                    .ok()
+            })
+            .collect()
+    };
+    let (models, optims, scheds) = (epochs("model-"), epochs("optim-"), epochs("scheduler-"));
+    models
+        .into_iter()
+        .filter(|e| optims.contains(e) && scheds.contains(e))
+        .max()
+}
+
+/// Runs (or with `resume`, continues) a training run writing into `out`.
+pub fn train(config: &TrainConfig, out: &Path, device: &Device, resume: bool) -> Result<Summary> {
+    let started = Instant::now();
+    let name: ModelName = config.model.parse()?;
+    if config.batch_size == 0 || config.epochs == 0 || config.image_size < 32 {
+        return Err(TrainError::Config(
+            "batch size and epochs must be at least 1 and the image size at least 32".into(),
+        ));
+    }
+    if !(config.lr > 0.0 && config.lr <= 1.0) {
+        return Err(TrainError::Config(format!(
+            "learning rate {} is not in (0, 1]",
+            config.lr
+        )));
+    }
+    let splits = splits(config)?;
+    let num_classes = splits.classes.len();
+
+    let checkpoint = if resume {
+        Some(last_checkpoint(out).ok_or_else(|| {
+            TrainError::Config(format!(
+                "--resume: no complete checkpoint in {}",
+                out.join("checkpoint").display()
+            ))
+        })?)
+    } else {
+        if last_checkpoint(out).is_some() {
+            return Err(TrainError::Config(format!(
+                "{} already holds a run; pass --resume to continue it or choose another --out",
+                out.display()
+            )));
+        }
+        None
+    };
+    std::fs::create_dir_all(out).map_err(|e| TrainError::io(out, e))?;
+    config
+        .save(out.join("config.json"))
+        .map_err(|e| TrainError::io(&out.join("config.json"), e))?;
+    std::fs::write(out.join("classes.txt"), splits.classes.join("\n") + "\n")
+        .map_err(|e| TrainError::io(&out.join("classes.txt"), e))?;
+
+    let mut model_config = name.config().with_num_classes(num_classes);
+    if let Some(w) = config.width {
+        model_config = model_config.with_width(w);
+    }
+    if let Some(d) = config.depth {
+        model_config = model_config.with_depth(d);
+    }
+    let net = model_config.try_init(&device.clone().autodiff())?;
+    let model = Classifier {
+        net,
+        label_smoothing: config.label_smoothing as f32,
+    };
+
+    let bad_files = Arc::new(BadFiles::default());
+    let size = config.image_size as u32;
+    let train_batcher = ImageBatcher::new(
+        Mode::Train(TrainTransform::new(size, config.min_crop_scale)),
+        bad_files.clone(),
+    );
+    let valid_batcher = ImageBatcher::new(
+        Mode::Eval(EvalTransform::crop_pct(size, 0.875)),
+        bad_files.clone(),
+    );
+    let train_len = splits.train.samples().len();
+    let train_loader = DataLoaderBuilder::new(train_batcher)
+        .batch_size(config.batch_size)
+        .shuffle(config.seed)
+        .num_workers(config.num_workers)
+        .set_device(device.clone())
+        .build(splits.train);
+    let valid_loader = DataLoaderBuilder::new(valid_batcher)
+        .batch_size(config.batch_size)
+        .num_workers(config.num_workers)
+        .set_device(device.clone())
+        .build(splits.valid);
+
+    let steps_per_epoch = train_len.div_ceil(config.batch_size).max(1);
+    let schedule = WarmupSchedule {
+        base_lr: config.lr,
+        warmup_lr: config.warmup_lr.min(config.lr),
+        warmup_steps: (config.warmup_epochs * steps_per_epoch as f64).round() as usize,
+        total_steps: config.epochs * steps_per_epoch,
+        decay: match config.schedule {
+            ScheduleKind::Cosine => Decay::Cosine {
+                min_lr: config.lr * 0.01,
+            },
+            ScheduleKind::Step => Decay::Staircase {
+                rate: 0.97,
+                every: ((2.4 * steps_per_epoch as f64).round() as usize).max(1),
+            },
+        },
+        step: 0,
+    };
+
+    // Top-5, or top-k with k = the number of classes for smaller label sets.
+    let top_k = 5.min(num_classes);
+    let learner = Learner::new(model, optimizer(config)?, schedule);
+    let mut training = SupervisedTraining::new(out, train_loader, valid_loader)
+        .metrics((
+            AccuracyMetric::new(),
+            TopKAccuracyMetric::new(top_k),
+            LossMetric::new(),
+        ))
+        .metric_train_numeric(LearningRateMetric::new())
+        .with_default_checkpointers()
+        .num_epochs(config.epochs)
+        .renderer(Box::new(LineRenderer::default()));
+    let first_epoch = match checkpoint {
+        Some(epoch) => {
+            training = training.checkpoint(epoch);
+            epoch + 1
+        }
+        None => 1,
+    };
+    let result = training.launch(learner);
+    if let Some(error) = result.error {
+        return Err(TrainError::Training(error.to_string()));
+    }
+
+    let model_file = out.join("model.bpk");
+    weights::save_burnpack(&result.model.net, &model_file)?;
+    let rows = epoch_rows(out, top_k)?;
+    write_csv(&out.join("metrics.csv"), &rows)?;
+
+    let last = rows.last().cloned().unwrap_or_default();
+    let best = rows
+        .iter()
+        .max_by(|a, b| a.valid_top1.total_cmp(&b.valid_top1))
+        .cloned()
+        .unwrap_or_default();
+    let epochs_run = config.epochs + 1 - first_epoch;
+    let wall = started.elapsed().as_secs_f64();
+    let summary = Summary {
+        model: name.to_string(),
+        epochs: rows.len(),
+        final_top1: last.valid_top1,
+        final_top5: last.valid_top5,
+        best_top1: best.valid_top1,
+        best_epoch: best.epoch,
+        best_top5: rows.iter().map(|r| r.valid_top5).fold(0.0, f64::max),
+        images_per_second: (epochs_run * train_len) as f64 / wall,
+        wall_seconds: wall,
+        skipped_files: bad_files.count(),
+        model_file: model_file.display().to_string(),
+    };
+    let json =
+        serde_json::to_string_pretty(&summary).map_err(|e| TrainError::Config(e.to_string()))?;
+    std::fs::write(out.join("summary.json"), json + "\n")
+        .map_err(|e| TrainError::io(&out.join("summary.json"), e))?;
+    for example in bad_files.examples() {
+        eprintln!("skipped: {example}");
+    }
+    Ok(summary)
+}
+
+/// Per-epoch means of the Learner's metric logs.
+fn epoch_rows(out: &Path, top_k: usize) -> Result<Vec<EpochRow>> {
+    let top_k_name = format!("Top-K Accuracy @ TopK({top_k})");
+    let names = ["Loss", "Accuracy", top_k_name.as_str(), "Learning Rate"];
+    let summary = LearnerSummary::new(out, &names).map_err(TrainError::Training)?;
+    let mut rows: Vec<EpochRow> = (1..=summary.epochs)
+        .map(|epoch| EpochRow {
+            epoch,
+            ..EpochRow::default()
+        })
+        .collect();
+    let mut fill = |metrics: &[burn::train::MetricSummary], valid: bool| {
+        for m in metrics {
+            for entry in &m.entries {
+                let Some(row) = rows.get_mut(entry.step.wrapping_sub(1)) else {
+                    continue;
+                };
+                let v = entry.value;
+                let name = if m.name == top_k_name {
+                    "top-k"
+                } else {
+                    m.name.as_str()
+                };
+                match (name, valid) {
+                    ("Loss", false) => row.train_loss = v,
+                    ("Accuracy", false) => row.train_top1 = v,
+                    ("Learning Rate", false) => row.lr = v,
+                    ("Loss", true) => row.valid_loss = v,
+                    ("Accuracy", true) => row.valid_top1 = v,
+                    ("top-k", true) => row.valid_top5 = v,
+                    _ => {}
+                }
+            }
+        }
+    };
+    fill(&summary.metrics.train, false);
+    fill(&summary.metrics.valid, true);
+    Ok(rows)
+}
+
+fn write_csv(path: &PathBuf, rows: &[EpochRow]) -> Result<()> {
+    let mut text =
+        String::from("epoch,train_loss,train_top1,valid_loss,valid_top1,valid_top5,lr\n");
+    for r in rows {
+        text.push_str(&format!(
+            "{},{:.6},{:.4},{:.6},{:.4},{:.4},{:.6e}\n",
+            r.epoch, r.train_loss, r.train_top1, r.valid_loss, r.valid_top1, r.valid_top5, r.lr
+        ));
+    }
+    std::fs::write(path, text).map_err(|e| TrainError::io(path, e))
+}
