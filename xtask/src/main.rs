@@ -86,7 +86,7 @@ const SYNTHETIC_DEFAULTS: [(&str, &str); 12] = [
     ("--image-size", "64"),
     ("--epochs", "6"),
     ("--batch-size", "32"),
-    ("--lr", "0.01"),
+    ("--lr", "0.004"),
     ("--warmup-epochs", "0.5"),
     ("--min-crop-scale", "0.5"),
     ("--synthetic-train", "1920"),

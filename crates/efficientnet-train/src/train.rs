@@ -265,6 +265,8 @@ pub fn train(config: &TrainConfig, out: &Path, device: &Device, resume: bool) ->
     if let Some(d) = config.depth {
         model_config = model_config.with_depth(d);
     }
+    // Seeded weight initialisation (the data order is seeded by the loader).
+    device.seed(config.seed);
     let net = model_config.try_init(&device.clone().autodiff())?;
     let model = Classifier {
         net,
