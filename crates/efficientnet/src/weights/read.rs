@@ -46,9 +46,7 @@ impl FileFormat {
         let mut head = [0u8; 9];
         let n = file.read(&mut head).map_err(io)?;
         let head = &head[..n];
-        if head.starts_with(b"PK\x03\x04") || head.first() == Some(&0x80) {
-            return Ok(FileFormat::Pytorch);
-        }
+        // safetensors first: its 8-byte header length can begin with 0x80, a pickle's first byte.
         if n == 9 && head[8] == b'{' {
             let header = u64::from_le_bytes([
                 head[0], head[1], head[2], head[3], head[4], head[5], head[6], head[7],
@@ -56,6 +54,9 @@ impl FileFormat {
             if header.saturating_add(8) <= len {
                 return Ok(FileFormat::Safetensors);
             }
+        }
+        if head.starts_with(b"PK\x03\x04") || head.first() == Some(&0x80) {
+            return Ok(FileFormat::Pytorch);
         }
         if path
             .extension()
@@ -173,4 +174,36 @@ fn decode<const N: usize>(bytes: &[u8], f: impl Fn([u8; N]) -> f32) -> Vec<f32> 
             f(b)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn detect(bytes: &[u8], name: &str) -> Result<FileFormat> {
+        let path = std::env::temp_dir().join(format!("efficientnet-{}-{name}", std::process::id()));
+        std::fs::write(&path, bytes).expect("write");
+        let format = FileFormat::detect(&path);
+        let _ = std::fs::remove_file(&path);
+        format
+    }
+
+    #[test]
+    fn safetensors_whose_header_length_starts_with_0x80_is_not_a_pickle() {
+        let mut bytes = vec![0x80, 0, 0, 0, 0, 0, 0, 0, b'{'];
+        bytes.resize(0x80 + 8, b' ');
+        assert_eq!(
+            detect(&bytes, "st").expect("format"),
+            FileFormat::Safetensors
+        );
+        // A legacy PyTorch pickle: protocol 2, then the magic number.
+        let pickle = [0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20];
+        assert_eq!(detect(&pickle, "pt").expect("format"), FileFormat::Pytorch);
+        assert_eq!(
+            detect(b"PK\x03\x04rest", "zip").expect("format"),
+            FileFormat::Pytorch
+        );
+        assert!(detect(b"", "empty").is_err());
+        assert!(detect(b"hello world", "text").is_err());
+    }
 }
