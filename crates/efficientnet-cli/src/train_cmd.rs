@@ -36,6 +36,10 @@ pub struct TrainArgs {
     /// Model name (timm name or alias).
     #[arg(long, default_value = "efficientnet_b0")]
     model: String,
+    /// Start from pretrained weights (PyTorch/safetensors, any layout); a classifier of another
+    /// size is replaced by a new one for the dataset's classes.
+    #[arg(long)]
+    pretrained: Option<PathBuf>,
     /// Width multiplier override (e.g. 0.25 for a tiny model).
     #[arg(long)]
     width: Option<f64>,
@@ -96,6 +100,7 @@ impl TrainArgs {
     fn config(&self) -> TrainConfig {
         TrainConfig::new(self.model.clone())
             .with_data(self.data.as_ref().map(|p| p.display().to_string()))
+            .with_pretrained(self.pretrained.as_ref().map(|p| p.display().to_string()))
             .with_width(self.width)
             .with_depth(self.depth)
             .with_epochs(self.epochs)

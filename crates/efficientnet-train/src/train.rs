@@ -16,7 +16,7 @@ use burn::train::metric::{AccuracyMetric, LearningRateMetric, LossMetric, TopKAc
 use burn::train::{Learner, LearnerSummary, SupervisedTraining};
 use efficientnet::ModelName;
 use efficientnet::preprocess::EvalTransform;
-use efficientnet::weights;
+use efficientnet::weights::{self, LoadOptions, WeightSet};
 use serde::{Deserialize, Serialize};
 
 use crate::classifier::Classifier;
@@ -54,6 +54,10 @@ pub struct TrainConfig {
     /// Dataset folder (class folders or Kaggle layout); `None` = the built-in synthetic shapes.
     #[config(default = "None")]
     pub data: Option<String>,
+    /// Pretrained weights to start from (any file `efficientnet import` reads); the classifier
+    /// is re-initialised when its size differs from the dataset's classes.
+    #[config(default = "None")]
+    pub pretrained: Option<String>,
     /// Width multiplier override (e.g. 0.25 for a tiny model).
     #[config(default = "None")]
     pub width: Option<f64>,
@@ -265,9 +269,42 @@ pub fn train(config: &TrainConfig, out: &Path, device: &Device, resume: bool) ->
     if let Some(d) = config.depth {
         model_config = model_config.with_depth(d);
     }
+    // Pretrained weights bring their own padding and BN eps (the weight set's preset).
+    let pretrained = match &config.pretrained {
+        Some(path) => {
+            let path = Path::new(path);
+            let tensors = weights::read_tensors(path)?;
+            let (layout, _, _) = weights::inspect(&tensors, None).ok_or_else(|| {
+                TrainError::Config(format!(
+                    "--pretrained {}: no EfficientNet state dict found",
+                    path.display()
+                ))
+            })?;
+            model_config = WeightSet::preset(name, layout).configure(model_config);
+            Some((path, tensors))
+        }
+        None => None,
+    };
     // Seeded weight initialisation (the data order is seeded by the loader).
     device.seed(config.seed);
-    let net = model_config.try_init(&device.clone().autodiff())?;
+    let mut net = model_config.try_init(&device.clone().autodiff())?;
+    if let Some((path, tensors)) = pretrained {
+        let options = LoadOptions::default().with_new_head(true);
+        let (loaded, report) =
+            weights::load_tensors(net, &tensors, &options).map_err(|e| e.with_path(path))?;
+        net = loaded;
+        println!(
+            "fine-tuning from {} ({} layout): {} tensors loaded{}",
+            path.display(),
+            report.layout,
+            report.loaded,
+            if report.reinitialized.is_empty() {
+                String::new()
+            } else {
+                format!(", new {num_classes}-class head")
+            }
+        );
+    }
     let model = Classifier {
         net,
         label_smoothing: config.label_smoothing as f32,

@@ -191,3 +191,32 @@ fn folder_errors_are_clear_and_bad_files_are_skipped() {
         train(&config, &out, &Device::flex(), false).expect("trains despite the bad file");
     assert_eq!(summary.skipped_files, 1);
 }
+
+#[test]
+fn fine_tuning_starts_from_pretrained_weights_with_a_new_head() {
+    use efficientnet::EfficientNetConfig;
+    use efficientnet::weights::{Layout, Precision, export_safetensors};
+    // "Pretrained": a 10-class model of the tiny architecture, saved in timm layout.
+    let dir = scratch("finetune");
+    let weights = dir.join("pretrained.safetensors");
+    let source = EfficientNetConfig::b0()
+        .with_width(0.25)
+        .with_depth(0.34)
+        .with_num_classes(10)
+        .init(&Device::flex());
+    export_safetensors(&source, Layout::Timm, &weights, Precision::F32).expect("export");
+    let config = tiny(1).with_pretrained(Some(weights.display().to_string()));
+    let out = dir.join("run");
+    let summary = train(&config, &out, &Device::flex(), false).expect("fine-tunes");
+    assert_eq!(summary.epochs, 1);
+
+    // Weights of another architecture are refused with the mismatch listed.
+    let config = tiny(1)
+        .with_width(Some(0.5))
+        .with_pretrained(Some(weights.display().to_string()));
+    let err = train(&config, &dir.join("run2"), &Device::flex(), false).expect_err("mismatch");
+    assert!(
+        err.to_string().contains("weights do not fit the model"),
+        "{err}"
+    );
+}
