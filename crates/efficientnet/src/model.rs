@@ -172,32 +172,10 @@ impl EfficientNet {
     /// Trainable parameters: [`Module::num_params`] minus the BatchNorm running statistics
     /// (comparable with PyTorch's `sum(p.numel() for p in model.parameters())`).
     pub fn num_trainable_params(&self) -> usize {
-        struct Counter {
-            path: Vec<String>,
-            count: usize,
-        }
-        impl burn::module::ModuleVisitor for Counter {
-            fn enter_module(&mut self, name: &str, _: &str) {
-                self.path.push(name.to_owned());
-            }
-            fn exit_module(&mut self, _: &str, _: &str) {
-                self.path.pop();
-            }
-            fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
-                let running = matches!(
-                    self.path.last().map(String::as_str),
-                    Some("running_mean" | "running_var")
-                );
-                if !running {
-                    self.count += param.shape().num_elements();
-                }
-            }
-        }
-        let mut counter = Counter {
-            path: Vec::new(),
-            count: 0,
-        };
-        self.visit(&mut counter);
-        counter.count
+        crate::weights::parameter_paths(self)
+            .into_iter()
+            .filter(|(path, _)| !path.ends_with(".running_mean") && !path.ends_with(".running_var"))
+            .map(|(_, shape)| shape.iter().product::<usize>())
+            .sum()
     }
 }
