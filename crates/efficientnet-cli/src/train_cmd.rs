@@ -73,6 +73,10 @@ pub struct TrainArgs {
     /// Label smoothing.
     #[arg(long, default_value_t = 0.1)]
     label_smoothing: f64,
+    /// Keep an exponential moving average of the weights (paper: 0.9999); the better of the
+    /// raw and averaged model on the validation set is exported.
+    #[arg(long)]
+    ema_decay: Option<f64>,
     /// Smallest RandomResizedCrop area fraction.
     #[arg(long, default_value_t = 0.08)]
     min_crop_scale: f64,
@@ -119,6 +123,7 @@ impl TrainArgs {
             })
             .with_weight_decay(self.weight_decay)
             .with_label_smoothing(self.label_smoothing)
+            .with_ema_decay(self.ema_decay)
             .with_min_crop_scale(self.min_crop_scale)
             .with_seed(self.seed)
             .with_num_workers(self.workers)

@@ -1,17 +1,22 @@
 //! The model as Burn's Learner sees it: EfficientNet + label-smoothed cross-entropy.
 
+use burn::lr_scheduler::module_lr_scheduler::ModuleLearningRate;
 use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
+use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::train::{ClassificationOutput, InferenceStep, TrainOutput, TrainStep};
 use efficientnet::EfficientNet;
 
 use crate::data::ImageBatch;
+use crate::ema::ModelEma;
 
 /// An [`EfficientNet`] trained with cross-entropy and label smoothing.
 #[derive(Module, Debug)]
 pub struct Classifier {
     /// The network.
     pub net: EfficientNet,
+    /// Exponential moving average of `net`, updated after every optimizer step.
+    pub ema: Option<ModelEma>,
     /// Label smoothing factor (0.1 in the paper).
     pub label_smoothing: f32,
 }
@@ -37,6 +42,19 @@ impl TrainStep for Classifier {
     fn step(&self, batch: ImageBatch) -> TrainOutput<ClassificationOutput> {
         let output = self.forward_classification(batch);
         TrainOutput::new(self, output.loss.backward(), output)
+    }
+
+    fn optimize(
+        self,
+        optim: &mut ModuleOptimizer,
+        lr: ModuleLearningRate,
+        grads: GradientsParams,
+    ) -> Self {
+        let mut model = optim.step(lr, self, grads);
+        if let Some(ema) = model.ema.take() {
+            model.ema = Some(ema.update(&model.net));
+        }
+        model
     }
 }
 

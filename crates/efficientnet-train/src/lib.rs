@@ -5,6 +5,7 @@
 
 pub mod classifier;
 pub mod data;
+pub mod ema;
 mod error;
 pub mod renderer;
 pub mod rmsprop_tf;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use burn::config::Config;
-use burn::data::dataloader::DataLoaderBuilder;
+use burn::data::dataloader::{DataLoader, DataLoaderBuilder};
 use burn::module::ParamGroup;
 use burn::optim::{
     AdamWConfig, ModuleOptimizer, SgdConfig, decay::WeightDecayConfig, momentum::MomentumConfig,
@@ -14,13 +14,14 @@ use burn::optim::{
 use burn::tensor::Device;
 use burn::train::metric::{AccuracyMetric, LearningRateMetric, LossMetric, TopKAccuracyMetric};
 use burn::train::{Learner, LearnerSummary, SupervisedTraining};
-use efficientnet::ModelName;
 use efficientnet::preprocess::EvalTransform;
 use efficientnet::weights::{self, LoadOptions, WeightSet};
+use efficientnet::{EfficientNet, ModelName};
 use serde::{Deserialize, Serialize};
 
 use crate::classifier::Classifier;
-use crate::data::{self, BadFiles, ImageBatcher, Mode, Splits, TrainTransform};
+use crate::data::{self, BadFiles, ImageBatch, ImageBatcher, Mode, Splits, TrainTransform};
+use crate::ema::ModelEma;
 use crate::error::{Result, TrainError};
 use crate::renderer::LineRenderer;
 use crate::rmsprop_tf::RmsPropTfConfig;
@@ -94,6 +95,10 @@ pub struct TrainConfig {
     /// Label smoothing.
     #[config(default = 0.1)]
     pub label_smoothing: f64,
+    /// Keep an exponential moving average of the weights with this decay (paper: 0.9999);
+    /// the better of the raw and averaged model on the validation set is exported.
+    #[config(default = "None")]
+    pub ema_decay: Option<f64>,
     /// Smallest RandomResizedCrop area fraction.
     #[config(default = 0.08)]
     pub min_crop_scale: f64,
@@ -134,6 +139,8 @@ pub struct Summary {
     pub wall_seconds: f64,
     /// Files that could not be decoded and were skipped.
     pub skipped_files: usize,
+    /// Validation top-1 (%) of the weight average, when `ema_decay` is set.
+    pub ema_top1: Option<f64>,
     /// Where the final model is.
     pub model_file: String,
 }
@@ -305,8 +312,12 @@ pub fn train(config: &TrainConfig, out: &Path, device: &Device, resume: bool) ->
             }
         );
     }
+    let ema = config
+        .ema_decay
+        .map(|decay| ModelEma::new(&net, decay, &device.clone().autodiff()));
     let model = Classifier {
         net,
+        ema,
         label_smoothing: config.label_smoothing as f32,
     };
 
@@ -332,6 +343,7 @@ pub fn train(config: &TrainConfig, out: &Path, device: &Device, resume: bool) ->
         .num_workers(config.num_workers)
         .set_device(device.clone())
         .build(splits.valid);
+    let final_valid_loader = valid_loader.clone();
 
     let steps_per_epoch = train_len.div_ceil(config.batch_size).max(1);
     let schedule = WarmupSchedule {
@@ -376,8 +388,20 @@ pub fn train(config: &TrainConfig, out: &Path, device: &Device, resume: bool) ->
         return Err(TrainError::Training(error.to_string()));
     }
 
+    // With an EMA, evaluate both and export the better one.
+    let model = result.model;
+    let (exported, ema_top1) = match &model.ema {
+        Some(ema) => {
+            let raw = top1(&model.net, &final_valid_loader)?;
+            let averaged = top1(&ema.net, &final_valid_loader)?;
+            println!("validation top-1: raw model {raw:.2}%, EMA {averaged:.2}%");
+            let net = if averaged > raw { &ema.net } else { &model.net };
+            (net, Some(averaged))
+        }
+        None => (&model.net, None),
+    };
     let model_file = out.join("model.bpk");
-    weights::save_burnpack(&result.model.net, &model_file)?;
+    weights::save_burnpack(exported, &model_file)?;
     let rows = epoch_rows(out, top_k)?;
     write_csv(&out.join("metrics.csv"), &rows)?;
 
@@ -400,6 +424,7 @@ pub fn train(config: &TrainConfig, out: &Path, device: &Device, resume: bool) ->
         images_per_second: (epochs_run * train_len) as f64 / wall,
         wall_seconds: wall,
         skipped_files: bad_files.count(),
+        ema_top1,
         model_file: model_file.display().to_string(),
     };
     let json =
@@ -410,6 +435,23 @@ pub fn train(config: &TrainConfig, out: &Path, device: &Device, resume: bool) ->
         eprintln!("skipped: {example}");
     }
     Ok(summary)
+}
+
+/// Top-1 accuracy (%) of `net` over a loader.
+fn top1(net: &EfficientNet, loader: &Arc<dyn DataLoader<ImageBatch>>) -> Result<f64> {
+    let (mut correct, mut total) = (0i64, 0usize);
+    for batch in loader.iter() {
+        let batch = batch.map_err(|e| TrainError::Data(e.to_string()))?;
+        let n = batch.targets.dims()[0];
+        let predicted = net.forward(batch.images).argmax(1).reshape([n]);
+        correct += predicted
+            .equal(batch.targets)
+            .int()
+            .sum()
+            .into_scalar::<i64>();
+        total += n;
+    }
+    Ok(100.0 * correct as f64 / total.max(1) as f64)
 }
 
 /// Per-epoch means of the Learner's metric logs.

@@ -220,3 +220,14 @@ fn fine_tuning_starts_from_pretrained_weights_with_a_new_head() {
         "{err}"
     );
 }
+
+#[test]
+fn ema_is_updated_evaluated_and_resumed() {
+    let out = scratch("ema");
+    let config = tiny(2).with_ema_decay(Some(0.99));
+    train(&config.clone().with_epochs(1), &out, &Device::flex(), false).expect("first epoch");
+    let summary = train(&config, &out, &Device::flex(), true).expect("resumed with EMA");
+    let ema_top1 = summary.ema_top1.expect("EMA evaluated");
+    assert!((0.0..=100.0).contains(&ema_top1));
+    assert_eq!(summary.epochs, 2);
+}
