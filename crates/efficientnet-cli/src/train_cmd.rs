@@ -80,6 +80,9 @@ pub struct TrainArgs {
     /// Smallest RandomResizedCrop area fraction.
     #[arg(long, default_value_t = 0.08)]
     min_crop_scale: f64,
+    /// RandAugment policy in timm's notation, e.g. `rand-m9-mstd0.5` (default: off).
+    #[arg(long)]
+    rand_augment: Option<String>,
     /// Seed of the data order and the synthetic dataset.
     #[arg(long, default_value_t = 42)]
     seed: u64,
@@ -125,6 +128,7 @@ impl TrainArgs {
             .with_label_smoothing(self.label_smoothing)
             .with_ema_decay(self.ema_decay)
             .with_min_crop_scale(self.min_crop_scale)
+            .with_rand_augment(self.rand_augment.clone())
             .with_seed(self.seed)
             .with_num_workers(self.workers)
             .with_synthetic_train(self.synthetic_train)

@@ -16,6 +16,7 @@ use image::{DynamicImage, Rgb32FImage};
 use rand::Rng;
 
 use crate::error::{Result, TrainError};
+use crate::rand_augment::RandAugment;
 use crate::synthetic;
 
 /// Where an image comes from.
@@ -306,6 +307,8 @@ pub struct TrainTransform {
     pub ratio: (f64, f64),
     /// Probability of a horizontal flip.
     pub flip: f64,
+    /// RandAugment after the crop and flip (timm order), if any.
+    pub rand_augment: Option<RandAugment>,
 }
 
 impl TrainTransform {
@@ -316,6 +319,7 @@ impl TrainTransform {
             scale: (min_scale, 1.0),
             ratio: (3.0 / 4.0, 4.0 / 3.0),
             flip: 0.5,
+            rand_augment: None,
         }
     }
 
@@ -354,6 +358,12 @@ impl TrainTransform {
         let mut out = image::imageops::resize(&crop, self.size, self.size, FilterType::Triangle);
         if rng.random_bool(self.flip) {
             image::imageops::flip_horizontal_in_place(&mut out);
+        }
+        if let Some(policy) = &self.rand_augment {
+            // RandAugment works on 8-bit RGB, as PIL does in timm.
+            let mut rgb8 = DynamicImage::ImageRgb32F(out).to_rgb8();
+            policy.apply(&mut rgb8, rng);
+            out = DynamicImage::ImageRgb8(rgb8).to_rgb32f();
         }
         chw_normalised(&out)
     }

@@ -23,6 +23,7 @@ use crate::classifier::Classifier;
 use crate::data::{self, BadFiles, ImageBatch, ImageBatcher, Mode, Splits, TrainTransform};
 use crate::ema::ModelEma;
 use crate::error::{Result, TrainError};
+use crate::rand_augment::RandAugment;
 use crate::renderer::LineRenderer;
 use crate::rmsprop_tf::RmsPropTfConfig;
 use crate::schedule::{Decay, WarmupSchedule};
@@ -102,6 +103,9 @@ pub struct TrainConfig {
     /// Smallest RandomResizedCrop area fraction.
     #[config(default = 0.08)]
     pub min_crop_scale: f64,
+    /// RandAugment policy in timm's notation (e.g. `rand-m9-mstd0.5`); `None` = off.
+    #[config(default = "None")]
+    pub rand_augment: Option<String>,
     /// Seed of the data order (and of the synthetic dataset).
     #[config(default = 42)]
     pub seed: u64,
@@ -323,10 +327,13 @@ pub fn train(config: &TrainConfig, out: &Path, device: &Device, resume: bool) ->
 
     let bad_files = Arc::new(BadFiles::default());
     let size = config.image_size as u32;
-    let train_batcher = ImageBatcher::new(
-        Mode::Train(TrainTransform::new(size, config.min_crop_scale)),
-        bad_files.clone(),
-    );
+    let mut train_transform = TrainTransform::new(size, config.min_crop_scale);
+    train_transform.rand_augment = config
+        .rand_augment
+        .as_deref()
+        .map(RandAugment::parse)
+        .transpose()?;
+    let train_batcher = ImageBatcher::new(Mode::Train(train_transform), bad_files.clone());
     let valid_batcher = ImageBatcher::new(
         Mode::Eval(EvalTransform::crop_pct(size, 0.875)),
         bad_files.clone(),
