@@ -222,9 +222,14 @@ fn fine_tuning_starts_from_pretrained_weights_with_a_new_head() {
 }
 
 #[test]
-fn ema_is_updated_evaluated_and_resumed() {
+fn ema_and_rand_augment_run_and_resume() {
     let out = scratch("ema");
-    let config = tiny(2).with_ema_decay(Some(0.99));
+    let config = tiny(2)
+        .with_ema_decay(Some(0.99))
+        .with_rand_augment(Some("rand-m9-mstd0.5".into()));
+    let bad = tiny(1).with_rand_augment(Some("rand-m11".into()));
+    let err = train(&bad, &scratch("bad-ra"), &Device::flex(), false).expect_err("bad policy");
+    assert!(err.to_string().contains("rand-m11"), "{err}");
     train(&config.clone().with_epochs(1), &out, &Device::flex(), false).expect("first epoch");
     let summary = train(&config, &out, &Device::flex(), true).expect("resumed with EMA");
     let ema_top1 = summary.ema_top1.expect("EMA evaluated");
