@@ -83,6 +83,9 @@ pub struct TrainArgs {
     /// RandAugment policy in timm's notation, e.g. `rand-m9-mstd0.5` (default: off).
     #[arg(long)]
     rand_augment: Option<String>,
+    /// Random erasing probability (timm `--reprob`; its EfficientNet recipe uses 0.2).
+    #[arg(long, default_value_t = 0.0)]
+    reprob: f64,
     /// Seed of the data order and the synthetic dataset.
     #[arg(long, default_value_t = 42)]
     seed: u64,
@@ -129,6 +132,7 @@ impl TrainArgs {
             .with_ema_decay(self.ema_decay)
             .with_min_crop_scale(self.min_crop_scale)
             .with_rand_augment(self.rand_augment.clone())
+            .with_random_erase(self.reprob)
             .with_seed(self.seed)
             .with_num_workers(self.workers)
             .with_synthetic_train(self.synthetic_train)

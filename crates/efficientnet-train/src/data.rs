@@ -309,6 +309,8 @@ pub struct TrainTransform {
     pub flip: f64,
     /// RandAugment after the crop and flip (timm order), if any.
     pub rand_augment: Option<RandAugment>,
+    /// Probability of random erasing (timm `--reprob`, pixel mode), applied last.
+    pub erase_prob: f64,
 }
 
 impl TrainTransform {
@@ -320,6 +322,7 @@ impl TrainTransform {
             ratio: (3.0 / 4.0, 4.0 / 3.0),
             flip: 0.5,
             rand_augment: None,
+            erase_prob: 0.0,
         }
     }
 
@@ -365,7 +368,42 @@ impl TrainTransform {
             policy.apply(&mut rgb8, rng);
             out = DynamicImage::ImageRgb8(rgb8).to_rgb32f();
         }
-        chw_normalised(&out)
+        let mut values = chw_normalised(&out);
+        if self.erase_prob > 0.0 && rng.random_bool(self.erase_prob) {
+            random_erase(&mut values, self.size as usize, rng);
+        }
+        values
+    }
+}
+
+/// timm `RandomErasing` (mode `pixel`, one box): up to ten tries at a box of 2%–33% of the
+/// area with a log-uniform aspect ratio in 0.3–3.3, filled with `N(0, 1)` noise in the
+/// normalised image.
+pub fn random_erase(values: &mut [f32], side: usize, rng: &mut impl Rng) {
+    let area = (side * side) as f64;
+    let (lo, hi) = (0.3f64.ln(), (1.0f64 / 0.3).ln());
+    for _ in 0..10 {
+        let target = area * rng.random_range(0.02..1.0 / 3.0);
+        let ratio = rng.random_range(lo..hi).exp();
+        let h = (target * ratio).sqrt().round() as usize;
+        let w = (target / ratio).sqrt().round() as usize;
+        if h == 0 || w == 0 || h >= side || w >= side {
+            continue;
+        }
+        let (top, left) = (
+            rng.random_range(0..=side - h),
+            rng.random_range(0..=side - w),
+        );
+        for c in 0..3 {
+            for y in top..top + h {
+                for x in left..left + w {
+                    let normal: f32 =
+                        rand_distr::Distribution::sample(&rand_distr::StandardNormal, rng);
+                    values[c * side * side + y * side + x] = normal;
+                }
+            }
+        }
+        return;
     }
 }
 
@@ -487,6 +525,40 @@ impl Batcher<Sample, ImageBatch> for ImageBatcher {
         ImageBatch {
             images: Tensor::from_data(TensorData::new(values, [n, 3, side, side]), device),
             targets: Tensor::from_data(TensorData::new(labels, [n]), device),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand::rngs::StdRng;
+
+    #[test]
+    fn random_erase_fills_one_box_of_two_to_33_percent() {
+        let side = 32;
+        for seed in 0..20 {
+            let mut values = vec![0.0f32; 3 * side * side];
+            random_erase(&mut values, side, &mut StdRng::seed_from_u64(seed));
+            let changed = values.iter().filter(|v| **v != 0.0).count() / 3;
+            let area = (side * side) as f64;
+            assert!(
+                (0.015 * area..=0.34 * area).contains(&(changed as f64)),
+                "seed {seed}: {changed} pixels"
+            );
+        }
+    }
+
+    #[test]
+    fn crop_box_stays_inside_and_respects_the_scale() {
+        let t = TrainTransform::new(64, 0.5);
+        let mut rng = StdRng::seed_from_u64(7);
+        for _ in 0..200 {
+            let (x, y, w, h) = t.crop_box(100, 80, &mut rng);
+            assert!(x + w <= 100 && y + h <= 80 && w > 0 && h > 0);
+            let frac = f64::from(w * h) / 8000.0;
+            assert!((0.3..=1.0).contains(&frac), "area fraction {frac}");
         }
     }
 }

@@ -106,6 +106,9 @@ pub struct TrainConfig {
     /// RandAugment policy in timm's notation (e.g. `rand-m9-mstd0.5`); `None` = off.
     #[config(default = "None")]
     pub rand_augment: Option<String>,
+    /// Probability of random erasing (timm `--reprob`, 0.2 in its EfficientNet recipe).
+    #[config(default = 0.0)]
+    pub random_erase: f64,
     /// Seed of the data order (and of the synthetic dataset).
     #[config(default = 42)]
     pub seed: u64,
@@ -333,6 +336,13 @@ pub fn train(config: &TrainConfig, out: &Path, device: &Device, resume: bool) ->
         .as_deref()
         .map(RandAugment::parse)
         .transpose()?;
+    if !(0.0..=1.0).contains(&config.random_erase) {
+        return Err(TrainError::Config(format!(
+            "random erasing probability {} is not in [0, 1]",
+            config.random_erase
+        )));
+    }
+    train_transform.erase_prob = config.random_erase;
     let train_batcher = ImageBatcher::new(Mode::Train(train_transform), bad_files.clone());
     let valid_batcher = ImageBatcher::new(
         Mode::Eval(EvalTransform::crop_pct(size, 0.875)),
