@@ -63,12 +63,22 @@ pub fn import(args: ImportArgs, device: &Device) -> Result<(), String> {
     refuse_overwrite(&args.out, args.force)?;
     let loaded = model_args::load(&args.model, device)?;
     weights::save_burnpack(&loaded.model, &args.out).map_err(|e| e.to_string())?;
+    weights::BurnpackMeta {
+        config: loaded.config.clone(),
+        transform: loaded.weight_set.transform.clone(),
+    }
+    .save(&args.out)
+    .map_err(|e| e.to_string())?;
     eprintln!(
-        "imported {} tensors ({} layout) from {} into {}",
+        "imported {} tensors ({} layout) from {} into {} (config and eval transform in {})",
         loaded.report.loaded,
-        loaded.report.layout,
+        loaded
+            .report
+            .layout
+            .map_or_else(|| "burnpack".to_owned(), |l| l.to_string()),
         args.model.weights.display(),
-        args.out.display()
+        args.out.display(),
+        weights::BurnpackMeta::path_for(&args.out).display()
     );
     Ok(())
 }

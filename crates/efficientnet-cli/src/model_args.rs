@@ -143,15 +143,40 @@ pub fn load(args: &ModelArgs, device: &Device) -> Result<Loaded, String> {
             (Some(tensors), layout, classes)
         }
     };
-    let weight_set = WeightSet::preset(args.model, layout);
+    let mut weight_set = WeightSet::preset(args.model, layout);
     let mut config = weight_set.configure(args.model.config());
+    let mut meta_classes = None;
+    if tensors.is_none() {
+        // A burnpack holds weights only; its config and transform are in `<file>.json`.
+        match weights::BurnpackMeta::load(path).map_err(|e| e.to_string())? {
+            Some(meta) => {
+                weight_set.padding = meta.config.padding;
+                weight_set.bn_eps = meta.config.bn_eps;
+                weight_set.transform = meta.transform;
+                meta_classes = Some(meta.config.num_classes);
+                config = meta.config;
+            }
+            None => eprintln!(
+                "warning: no {} beside the burnpack; using the defaults of `{}` (padding {:?}, \
+                 BN eps {})",
+                weights::BurnpackMeta::path_for(path).display(),
+                args.model,
+                config.padding,
+                config.bn_eps
+            ),
+        }
+    }
     if let Some(padding) = args.padding {
         config = config.with_padding(padding);
     }
     if let Some(eps) = args.bn_eps {
         config = config.with_bn_eps(eps);
     }
-    let num_classes = args.num_classes.or(file_classes).unwrap_or(1000);
+    let num_classes = args
+        .num_classes
+        .or(file_classes)
+        .or(meta_classes)
+        .unwrap_or(1000);
     config = config.with_num_classes(num_classes);
     let model = config.try_init(device).map_err(|e| e.to_string())?;
     let options = LoadOptions::default()

@@ -121,6 +121,7 @@ fn import_predict_export_round_trip() {
     for f in [&original, &bpk, &exported] {
         let _ = std::fs::remove_file(f);
     }
+    let _ = std::fs::remove_file(format!("{}.json", bpk.display()));
     export_safetensors(&model, Layout::Timm, &original, Precision::F32).expect("export");
     let path = |p: &PathBuf| p.to_str().expect("utf-8 path").to_owned();
 
@@ -160,6 +161,11 @@ fn import_predict_export_round_trip() {
     ]);
     let stdout = text(&out.stdout);
     assert_eq!(stdout.lines().count(), 2 * 4, "{stdout}");
+    assert!(
+        !text(&out.stderr).contains("warning"),
+        "{}",
+        text(&out.stderr)
+    );
     assert!(stdout.contains("chelsea.jpg") && stdout.contains("coffee.jpg"));
     assert_clean_failure(&out, "1 of 3 images could not be read");
 

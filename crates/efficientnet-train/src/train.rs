@@ -310,7 +310,9 @@ pub fn train(config: &TrainConfig, out: &Path, device: &Device, resume: bool) ->
         println!(
             "fine-tuning from {} ({} layout): {} tensors loaded{}",
             path.display(),
-            report.layout,
+            report
+                .layout
+                .map_or_else(|| "burnpack".to_owned(), |l| l.to_string()),
             report.loaded,
             if report.reinitialized.is_empty() {
                 String::new()
@@ -419,6 +421,11 @@ pub fn train(config: &TrainConfig, out: &Path, device: &Device, resume: bool) ->
     };
     let model_file = out.join("model.bpk");
     weights::save_burnpack(exported, &model_file)?;
+    weights::BurnpackMeta {
+        config: model_config.clone(),
+        transform: EvalTransform::crop_pct(size, 0.875),
+    }
+    .save(&model_file)?;
     let rows = epoch_rows(out, top_k)?;
     write_csv(&out.join("metrics.csv"), &rows)?;
 

@@ -10,7 +10,7 @@ use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
 use crate::error::{Error, Result};
 
 /// Resampling filter of the resize.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Interpolation {
     /// Bilinear (triangle filter).
     Bilinear,
@@ -26,7 +26,7 @@ pub const IMAGENET_STD: [f32; 3] = [0.229, 0.224, 0.225];
 pub const INCEPTION_MEAN_STD: [f32; 3] = [0.5, 0.5, 0.5];
 
 /// The evaluation transform of a weight set.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EvalTransform {
     /// Target length of the shorter side after resizing.
     pub resize: u32,

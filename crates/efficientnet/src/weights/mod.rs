@@ -9,7 +9,7 @@
 //! let device = Device::default();
 //! let model = EfficientNetConfig::from_name("efficientnet_b0")?.init(&device);
 //! let (model, report) = load_weights(model, "efficientnet_b0.pth", &LoadOptions::default())?;
-//! println!("loaded {} tensors ({} layout)", report.loaded, report.layout);
+//! println!("loaded {} tensors ({:?} layout)", report.loaded, report.layout);
 //! # Ok::<(), efficientnet::Error>(())
 //! ```
 
@@ -59,8 +59,8 @@ impl LoadOptions {
 /// What [`load_weights`] did.
 #[derive(Clone, Debug)]
 pub struct LoadReport {
-    /// The layout used.
-    pub layout: Layout,
+    /// The layout used (`None` for a burnpack, which holds this crate's own names).
+    pub layout: Option<Layout>,
     /// The container format.
     pub format: FileFormat,
     /// Prefix stripped from the file's keys (`""`, `"module."`, `"state_dict."`, ...).
@@ -150,7 +150,7 @@ pub fn load_burnpack(model: EfficientNet, path: &Path) -> Result<(EfficientNet, 
     Ok((
         model,
         LoadReport {
-            layout: Layout::Timm,
+            layout: None,
             format: FileFormat::Burnpack,
             prefix: String::new(),
             loaded,
@@ -179,6 +179,48 @@ pub fn inspect(
         .get(&format!("{prefix}{}", layout.classifier_key("bias")))
         .and_then(|t| t.shape.first().copied());
     Some((layout, prefix, classes))
+}
+
+/// What a burnpack cannot hold but running its weights needs: the model config (padding, BN
+/// eps, classes, multipliers) and the eval transform. Written beside the file as `<file>.json`.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct BurnpackMeta {
+    /// The config the weights belong to.
+    pub config: crate::EfficientNetConfig,
+    /// The evaluation preprocessing of the weights.
+    pub transform: crate::preprocess::EvalTransform,
+}
+
+impl BurnpackMeta {
+    /// `<burnpack>.json`.
+    pub fn path_for(burnpack: &Path) -> std::path::PathBuf {
+        let mut name = burnpack.as_os_str().to_owned();
+        name.push(".json");
+        std::path::PathBuf::from(name)
+    }
+
+    /// Writes the metadata beside `burnpack`.
+    pub fn save(&self, burnpack: &Path) -> Result<()> {
+        let path = Self::path_for(burnpack);
+        let json = serde_json::to_string_pretty(self)
+            .map_err(|e| Error::InvalidConfig(format!("metadata serialisation: {e}")))?;
+        export::write_atomically(&path, json.as_bytes())
+    }
+
+    /// Reads the metadata beside `burnpack`, `None` when there is none.
+    pub fn load(burnpack: &Path) -> Result<Option<Self>> {
+        let path = Self::path_for(burnpack);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => serde_json::from_str(&text)
+                .map(Some)
+                .map_err(|e| Error::NotACheckpoint {
+                    path,
+                    reason: format!("unreadable burnpack metadata: {e}"),
+                }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(Error::Io { path, source }),
+        }
+    }
 }
 
 /// Copies `tensors` (a PyTorch state dict by name) into `model`.
@@ -269,7 +311,7 @@ pub fn load_tensors(
     Ok((
         model,
         LoadReport {
-            layout,
+            layout: Some(layout),
             format: FileFormat::Safetensors,
             prefix,
             loaded,
