@@ -86,6 +86,12 @@ pub struct TrainArgs {
     /// Random erasing probability (timm `--reprob`; its EfficientNet recipe uses 0.2).
     #[arg(long, default_value_t = 0.0)]
     reprob: f64,
+    /// Mixup alpha (0 = off).
+    #[arg(long, default_value_t = 0.0)]
+    mixup: f64,
+    /// CutMix alpha (0 = off); with both on, each batch uses one of them.
+    #[arg(long, default_value_t = 0.0)]
+    cutmix: f64,
     /// Seed of the data order and the synthetic dataset.
     #[arg(long, default_value_t = 42)]
     seed: u64,
@@ -133,6 +139,8 @@ impl TrainArgs {
             .with_min_crop_scale(self.min_crop_scale)
             .with_rand_augment(self.rand_augment.clone())
             .with_random_erase(self.reprob)
+            .with_mixup(self.mixup)
+            .with_cutmix(self.cutmix)
             .with_seed(self.seed)
             .with_num_workers(self.workers)
             .with_synthetic_train(self.synthetic_train)

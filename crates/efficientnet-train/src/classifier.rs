@@ -27,10 +27,19 @@ impl Classifier {
         let logits = self.net.forward(batch.images); // [N, classes]
         let [_, classes] = logits.dims();
         let smoothing = (self.label_smoothing > 0.0 && classes > 1).then_some(self.label_smoothing);
-        let loss = CrossEntropyLossConfig::new()
+        let ce = CrossEntropyLossConfig::new()
             .with_smoothing(smoothing)
-            .init(&logits.device())
-            .forward(logits.clone(), batch.targets.clone());
+            .init(&logits.device());
+        let loss = ce.forward(logits.clone(), batch.targets.clone());
+        // Mixed batches: cross-entropy is linear in the target, so the mixed (smoothed) target's
+        // loss is the lam-weighted sum of the two labels' losses.
+        let loss = match batch.mix {
+            Some(mix) => {
+                let partner = ce.forward(logits.clone(), mix.partner_targets);
+                loss.mul_scalar(mix.lam) + partner.mul_scalar(1.0 - mix.lam)
+            }
+            None => loss,
+        };
         ClassificationOutput::new(loss, logits, batch.targets)
     }
 }

@@ -20,7 +20,9 @@ use efficientnet::{EfficientNet, ModelName};
 use serde::{Deserialize, Serialize};
 
 use crate::classifier::Classifier;
-use crate::data::{self, BadFiles, ImageBatch, ImageBatcher, Mode, Splits, TrainTransform};
+use crate::data::{
+    self, BadFiles, ImageBatch, ImageBatcher, MixConfig, Mode, Splits, TrainTransform,
+};
 use crate::ema::ModelEma;
 use crate::error::{Result, TrainError};
 use crate::rand_augment::RandAugment;
@@ -109,6 +111,12 @@ pub struct TrainConfig {
     /// Probability of random erasing (timm `--reprob`, 0.2 in its EfficientNet recipe).
     #[config(default = 0.0)]
     pub random_erase: f64,
+    /// Mixup alpha (0 = off).
+    #[config(default = 0.0)]
+    pub mixup: f64,
+    /// CutMix alpha (0 = off).
+    #[config(default = 0.0)]
+    pub cutmix: f64,
     /// Seed of the data order (and of the synthetic dataset).
     #[config(default = 42)]
     pub seed: u64,
@@ -345,7 +353,18 @@ pub fn train(config: &TrainConfig, out: &Path, device: &Device, resume: bool) ->
         )));
     }
     train_transform.erase_prob = config.random_erase;
-    let train_batcher = ImageBatcher::new(Mode::Train(train_transform), bad_files.clone());
+    let mut train_batcher = ImageBatcher::new(Mode::Train(train_transform), bad_files.clone());
+    if config.mixup < 0.0 || config.cutmix < 0.0 {
+        return Err(TrainError::Config(
+            "mixup and cutmix alphas must be >= 0".into(),
+        ));
+    }
+    if config.mixup > 0.0 || config.cutmix > 0.0 {
+        train_batcher.mix = Some(MixConfig {
+            mixup_alpha: config.mixup,
+            cutmix_alpha: config.cutmix,
+        });
+    }
     let valid_batcher = ImageBatcher::new(
         Mode::Eval(EvalTransform::crop_pct(size, 0.875)),
         bad_files.clone(),

@@ -222,11 +222,14 @@ fn fine_tuning_starts_from_pretrained_weights_with_a_new_head() {
 }
 
 #[test]
-fn ema_and_rand_augment_run_and_resume() {
+fn ema_augmentations_and_mixing_run_and_resume() {
     let out = scratch("ema");
     let config = tiny(2)
         .with_ema_decay(Some(0.99))
-        .with_rand_augment(Some("rand-m9-mstd0.5".into()));
+        .with_rand_augment(Some("rand-m9-mstd0.5".into()))
+        .with_random_erase(0.25)
+        .with_mixup(0.2)
+        .with_cutmix(1.0);
     let bad = tiny(1).with_rand_augment(Some("rand-m11".into()));
     let err = train(&bad, &scratch("bad-ra"), &Device::flex(), false).expect_err("bad policy");
     assert!(err.to_string().contains("rand-m11"), "{err}");
