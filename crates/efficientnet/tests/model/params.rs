@@ -130,3 +130,17 @@ fn scaled_stage_tables_match_the_reference() {
     assert_eq!(EfficientNetConfig::v2_m().plan().blocks().count(), 57);
     assert_eq!(EfficientNetConfig::v2_l().plan().blocks().count(), 79);
 }
+
+#[test]
+#[ignore = "allocates L2 (480M parameters, ~2 GB); run with `cargo xtask test-slow`"]
+fn built_l2_has_the_published_parameter_count_and_runs_forward() {
+    let device = super::device();
+    let model = EfficientNetConfig::l2().with_num_classes(5).init(&device);
+    assert_eq!(
+        model.num_trainable_params(),
+        480_309_308 - 5504 * 1000 - 1000 + 5504 * 5 + 5
+    );
+    let logits = model.forward(super::images([1, 3, 32, 32], &device));
+    assert_eq!(logits.dims(), [1, 5]);
+    assert!(super::all_finite(&logits));
+}
