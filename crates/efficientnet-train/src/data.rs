@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::{Dataset, DatasetError};
@@ -13,7 +13,8 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use efficientnet::preprocess::{EvalTransform, IMAGENET_MEAN, IMAGENET_STD, load_image};
 use image::imageops::FilterType;
 use image::{DynamicImage, Rgb32FImage};
-use rand::Rng;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 
 use crate::error::{Result, TrainError};
 use crate::rand_augment::RandAugment;
@@ -532,6 +533,10 @@ pub struct ImageBatcher {
     last_good: Arc<Mutex<Option<TransformedSample>>>,
     /// Batch mixing (training only).
     pub mix: Option<MixConfig>,
+    /// Seed of the augmentation draws: batch `k` of this batcher uses `seed + k`, so a run
+    /// with one loader worker augments identically every time.
+    pub seed: u64,
+    batches: Arc<AtomicU64>,
 }
 
 impl ImageBatcher {
@@ -542,6 +547,8 @@ impl ImageBatcher {
             bad_files,
             last_good: Arc::default(),
             mix: None,
+            seed: 0,
+            batches: Arc::default(),
         }
     }
 
@@ -572,7 +579,8 @@ impl ImageBatcher {
 
 impl Batcher<Sample, ImageBatch> for ImageBatcher {
     fn batch(&self, items: Vec<Sample>, device: &Device) -> ImageBatch {
-        let mut rng = rand::rng();
+        let batch = self.batches.fetch_add(1, Ordering::Relaxed);
+        let mut rng = StdRng::seed_from_u64(self.seed.wrapping_add(batch));
         let side = self.side();
         let mut values = Vec::new();
         let mut labels = Vec::new();

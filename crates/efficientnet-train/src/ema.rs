@@ -5,9 +5,10 @@
 
 use std::collections::HashMap;
 
-use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamId, RunningState};
+use burn::module::{Module, ModuleMapper, Param, ParamId, RunningState};
 use burn::tensor::{Device, Tensor};
 use efficientnet::EfficientNet;
+use efficientnet::tensors::{float_tensors, map_float_tensors};
 
 /// The averaged copy of a network and its update counter (both checkpointed with the model).
 #[derive(Module, Debug)]
@@ -39,12 +40,14 @@ impl ModelEma {
     pub fn update(self, net: &EfficientNet) -> Self {
         let n = f64::from(self.updates.value_sync().into_scalar::<f32>());
         let d = self.decay_at(n);
-        let mut current = Collect::default();
-        net.visit(&mut current);
-        let averaged = self.net.map(&mut Average {
-            path: Vec::new(),
-            current: current.values,
-            decay: d,
+        let mut current: HashMap<String, Tensor<1>> = float_tensors(net)
+            .into_iter()
+            .map(|t| (t.path, t.values.detach()))
+            .collect();
+        let averaged = map_float_tensors(self.net, |path, ema| {
+            current
+                .remove(path)
+                .map(|cur| (ema.detach().mul_scalar(d) + cur.mul_scalar(1.0 - d)).detach())
         });
         self.updates
             .update(self.updates.value_sync().add_scalar(1.0));
@@ -63,54 +66,6 @@ struct Detached;
 impl ModuleMapper for Detached {
     fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
         Param::initialized(ParamId::new(), param.val().detach()).set_require_grad(false)
-    }
-}
-
-/// Every float tensor of a module by path, flattened and detached from the graph.
-#[derive(Default)]
-struct Collect {
-    path: Vec<String>,
-    values: HashMap<String, Tensor<1>>,
-}
-
-impl ModuleVisitor for Collect {
-    fn enter_module(&mut self, name: &str, _: &str) {
-        self.path.push(name.to_owned());
-    }
-    fn exit_module(&mut self, _: &str, _: &str) {
-        self.path.pop();
-    }
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        let t = param.val().detach();
-        let n = t.shape().num_elements();
-        self.values.insert(self.path.join("."), t.reshape([n]));
-    }
-}
-
-/// Blends each float tensor with the same path in `current`.
-struct Average {
-    path: Vec<String>,
-    current: HashMap<String, Tensor<1>>,
-    decay: f64,
-}
-
-impl ModuleMapper for Average {
-    fn enter_module(&mut self, name: &str, _: &str) {
-        self.path.push(name.to_owned());
-    }
-    fn exit_module(&mut self, _: &str, _: &str) {
-        self.path.pop();
-    }
-    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-        match self.current.remove(&self.path.join(".")) {
-            Some(current) => param.map(|ema| {
-                let dims = ema.dims();
-                let current: Tensor<D> = current.reshape(dims);
-                (ema.detach().mul_scalar(self.decay) + current.mul_scalar(1.0 - self.decay))
-                    .detach()
-            }),
-            None => param,
-        }
     }
 }
 

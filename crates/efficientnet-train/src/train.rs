@@ -354,6 +354,7 @@ pub fn train(config: &TrainConfig, out: &Path, device: &Device, resume: bool) ->
     }
     train_transform.erase_prob = config.random_erase;
     let mut train_batcher = ImageBatcher::new(Mode::Train(train_transform), bad_files.clone());
+    train_batcher.seed = config.seed;
     if config.mixup < 0.0 || config.cutmix < 0.0 {
         return Err(TrainError::Config(
             "mixup and cutmix alphas must be >= 0".into(),

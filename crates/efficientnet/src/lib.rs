@@ -30,6 +30,7 @@ mod error;
 pub mod imagenet;
 mod model;
 pub mod preprocess;
+pub mod tensors;
 pub mod weights;
 
 pub use arch::FeatureInfo;

@@ -2,13 +2,12 @@
 
 use std::path::Path;
 
-use burn::module::{Module, ModuleVisitor, Param};
-use burn::tensor::Tensor;
 use safetensors::Dtype;
 
 use super::{Layout, is_linear_weight, transpose};
 use crate::error::{Error, Result};
 use crate::model::EfficientNet;
+use crate::tensors::float_tensors;
 
 /// Storage precision of exported weights.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -30,78 +29,52 @@ pub fn export_safetensors(
     path: &Path,
     precision: Precision,
 ) -> Result<()> {
-    struct Collect<'a> {
-        model: &'a EfficientNet,
-        layout: Layout,
-        precision: Precision,
-        path: Vec<String>,
-        out: Vec<(String, Dtype, Vec<usize>, Vec<u8>)>,
-        unnamed: Vec<String>,
+    let mut out: Vec<(String, Dtype, Vec<usize>, Vec<u8>)> = Vec::new();
+    let mut unnamed = Vec::new();
+    for tensor in float_tensors(model) {
+        let path = tensor.path;
+        let Some(key) = layout.key(model, &path) else {
+            unnamed.push(path);
+            continue;
+        };
+        let mut shape = tensor.shape;
+        let data = tensor.values.into_data().convert::<f32>();
+        let mut values: Vec<f32> = data.iter::<f32>().collect();
+        if is_linear_weight(&path) {
+            values = transpose(&values, shape[0], shape[1]);
+            shape.reverse();
+        }
+        let bn = path.contains(".bn.") || path.starts_with("bn.");
+        let (dtype, bytes) = match precision {
+            Precision::F16 if !bn => (
+                Dtype::F16,
+                values
+                    .iter()
+                    .flat_map(|v| half::f16::from_f32(*v).to_le_bytes())
+                    .collect(),
+            ),
+            _ => (
+                Dtype::F32,
+                values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            ),
+        };
+        if let Some(bn_prefix) = key.strip_suffix(".running_var") {
+            out.push((
+                format!("{bn_prefix}.num_batches_tracked"),
+                Dtype::I64,
+                Vec::new(),
+                0i64.to_le_bytes().to_vec(),
+            ));
+        }
+        out.push((key, dtype, shape, bytes));
     }
-    impl ModuleVisitor for Collect<'_> {
-        fn enter_module(&mut self, name: &str, _: &str) {
-            self.path.push(name.to_owned());
-        }
-        fn exit_module(&mut self, _: &str, _: &str) {
-            self.path.pop();
-        }
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            let path = self.path.join(".");
-            let Some(key) = self.layout.key(self.model, &path) else {
-                self.unnamed.push(path);
-                return;
-            };
-            let mut shape = param.shape().dims::<D>().to_vec();
-            let data = param.val().into_data().convert::<f32>();
-            let mut values: Vec<f32> = data.iter::<f32>().collect();
-            if is_linear_weight(&path) {
-                values = transpose(&values, shape[0], shape[1]);
-                shape.reverse();
-            }
-            let bn = path.contains(".bn.") || path.starts_with("bn.");
-            let (dtype, bytes) = match self.precision {
-                Precision::F16 if !bn => (
-                    Dtype::F16,
-                    values
-                        .iter()
-                        .flat_map(|v| half::f16::from_f32(*v).to_le_bytes())
-                        .collect(),
-                ),
-                _ => (
-                    Dtype::F32,
-                    values.iter().flat_map(|v| v.to_le_bytes()).collect(),
-                ),
-            };
-            if let Some(bn_prefix) = key.strip_suffix(".running_var") {
-                self.out.push((
-                    format!("{bn_prefix}.num_batches_tracked"),
-                    Dtype::I64,
-                    Vec::new(),
-                    0i64.to_le_bytes().to_vec(),
-                ));
-            }
-            self.out.push((key, dtype, shape, bytes));
-        }
-    }
-
-    let mut collect = Collect {
-        model,
-        layout,
-        precision,
-        path: Vec::new(),
-        out: Vec::new(),
-        unnamed: Vec::new(),
-    };
-    model.visit(&mut collect);
-    if !collect.unnamed.is_empty() {
+    if let Some(first) = unnamed.first() {
         return Err(Error::UnknownLayout(format!(
-            "the {layout} layout has no names for {} parameters of this model (first: {})",
-            collect.unnamed.len(),
-            collect.unnamed[0]
+            "the {layout} layout has no names for {} parameters of this model (first: {first})",
+            unnamed.len()
         )));
     }
-    let views = collect
-        .out
+    let views = out
         .iter()
         .map(|(key, dtype, shape, bytes)| {
             safetensors::tensor::TensorView::new(*dtype, shape.clone(), bytes)

@@ -21,7 +21,7 @@ mod read;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
-use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
+use burn::module::Module;
 use burn::tensor::{Tensor, TensorData};
 
 pub use export::{Precision, export_safetensors};
@@ -31,6 +31,7 @@ pub use read::{FileFormat, FileTensor, read_tensors};
 
 use crate::error::{Error, Result, WeightMismatch};
 use crate::model::EfficientNet;
+use crate::tensors::{float_tensors, map_float_tensors};
 
 /// How [`load_weights`] treats the file.
 #[derive(Clone, Debug, Default)]
@@ -75,28 +76,10 @@ pub struct LoadReport {
 
 /// Our parameters: `(path, shape)` in module order, BN running statistics included.
 pub(crate) fn parameter_paths<M: Module>(model: &M) -> Vec<(String, Vec<usize>)> {
-    struct Paths {
-        path: Vec<String>,
-        out: Vec<(String, Vec<usize>)>,
-    }
-    impl ModuleVisitor for Paths {
-        fn enter_module(&mut self, name: &str, _: &str) {
-            self.path.push(name.to_owned());
-        }
-        fn exit_module(&mut self, _: &str, _: &str) {
-            self.path.pop();
-        }
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            self.out
-                .push((self.path.join("."), param.shape().dims::<D>().to_vec()));
-        }
-    }
-    let mut paths = Paths {
-        path: Vec::new(),
-        out: Vec::new(),
-    };
-    model.visit(&mut paths);
-    paths.out
+    float_tensors(model)
+        .into_iter()
+        .map(|t| (t.path, t.shape))
+        .collect()
 }
 
 /// Whether a parameter path is the classifier's Linear weight (stored transposed in PyTorch).
@@ -283,7 +266,8 @@ pub fn load_tensors(
                 } else {
                     v.clone()
                 };
-                values.insert(path, TensorData::new(v, shape));
+                let n = v.len();
+                values.insert(path, TensorData::new(v, [n]));
             }
         }
     }
@@ -304,9 +288,10 @@ pub fn load_tensors(
     }
 
     let loaded = values.len();
-    let model = model.map(&mut Assign {
-        path: Vec::new(),
-        values,
+    let model = map_float_tensors(model, |path, current| {
+        values
+            .remove(path)
+            .map(|data| Tensor::from_data(data, &current.device()))
     });
     Ok((
         model,
@@ -319,27 +304,6 @@ pub fn load_tensors(
             ignored,
         },
     ))
-}
-
-/// Replaces parameters by path.
-struct Assign {
-    path: Vec<String>,
-    values: HashMap<String, TensorData>,
-}
-
-impl ModuleMapper for Assign {
-    fn enter_module(&mut self, name: &str, _: &str) {
-        self.path.push(name.to_owned());
-    }
-    fn exit_module(&mut self, _: &str, _: &str) {
-        self.path.pop();
-    }
-    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-        match self.values.remove(&self.path.join(".")) {
-            Some(data) => param.map(|t| Tensor::from_data(data, &t.device())),
-            None => param,
-        }
-    }
 }
 
 #[cfg(test)]
