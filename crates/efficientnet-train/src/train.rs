@@ -25,6 +25,7 @@ use crate::data::{
 };
 use crate::ema::ModelEma;
 use crate::error::{Result, TrainError};
+use crate::plot::{self, Panel, Series};
 use crate::rand_augment::RandAugment;
 use crate::renderer::LineRenderer;
 use crate::rmsprop_tf::RmsPropTfConfig;
@@ -448,6 +449,7 @@ pub fn train(config: &TrainConfig, out: &Path, device: &Device, resume: bool) ->
     .save(&model_file)?;
     let rows = epoch_rows(out, top_k)?;
     write_csv(&out.join("metrics.csv"), &rows)?;
+    plot::write_png(&out.join("curves.png"), &panels(&rows))?;
 
     let last = rows.last().cloned().unwrap_or_default();
     let best = rows
@@ -536,6 +538,36 @@ fn epoch_rows(out: &Path, top_k: usize) -> Result<Vec<EpochRow>> {
     fill(&summary.metrics.train, false);
     fill(&summary.metrics.valid, true);
     Ok(rows)
+}
+
+/// Loss, top-1 and learning-rate panels of `curves.png`.
+fn panels(rows: &[EpochRow]) -> Vec<Panel> {
+    let series = |label: &str, colour, f: fn(&EpochRow) -> f64| Series {
+        label: label.into(),
+        colour,
+        values: rows.iter().map(f).collect(),
+    };
+    let (train, valid) = ([31, 119, 180], [255, 127, 14]);
+    vec![
+        Panel {
+            title: "loss".into(),
+            series: vec![
+                series("train", train, |r| r.train_loss),
+                series("valid", valid, |r| r.valid_loss),
+            ],
+        },
+        Panel {
+            title: "top-1 %".into(),
+            series: vec![
+                series("train", train, |r| r.train_top1),
+                series("valid", valid, |r| r.valid_top1),
+            ],
+        },
+        Panel {
+            title: "learning rate".into(),
+            series: vec![series("mean", train, |r| r.lr)],
+        },
+    ]
 }
 
 fn write_csv(path: &PathBuf, rows: &[EpochRow]) -> Result<()> {

@@ -25,7 +25,8 @@ fn tiny(epochs: usize) -> TrainConfig {
         .with_epochs(epochs)
         .with_batch_size(16)
         .with_image_size(32)
-        .with_lr(0.01)
+        // 0.01 diverges now and then on this tiny setup; 0.002 fell in every seed tried (1-4).
+        .with_lr(0.002)
         .with_warmup_epochs(0.5)
         .with_min_crop_scale(0.5)
         .with_synthetic_train(192)
