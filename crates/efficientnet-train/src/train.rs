@@ -414,8 +414,11 @@ pub fn train(config: &TrainConfig, out: &Path, device: &Device, resume: bool) ->
         ))
         .metric_train_numeric(LearningRateMetric::new())
         .with_default_checkpointers()
-        .num_epochs(config.epochs)
-        .renderer(Box::new(LineRenderer::default()));
+        .num_epochs(config.epochs);
+    // Burn's TUI dashboard on a terminal when built with the `tui` feature; plain lines otherwise.
+    if !(cfg!(feature = "tui") && std::io::IsTerminal::is_terminal(&std::io::stdout())) {
+        training = training.renderer(Box::new(LineRenderer::default()));
+    }
     let first_epoch = match checkpoint {
         Some(epoch) => {
             training = training.checkpoint(epoch);
