@@ -125,7 +125,7 @@ fn import_predict_export_round_trip() {
     export_safetensors(&model, Layout::Timm, &original, Precision::F32).expect("export");
     let path = |p: &PathBuf| p.to_str().expect("utf-8 path").to_owned();
 
-    let out = run(&[
+    let import = [
         "import",
         "--model",
         "tf_efficientnet_lite0",
@@ -133,18 +133,17 @@ fn import_predict_export_round_trip() {
         &path(&original),
         "--out",
         &path(&bpk),
-    ]);
+    ];
+    let out = run(&import);
     assert!(out.status.success(), "{}", text(&out.stderr));
+    // The config (TF SAME padding, eps 1e-3) and eval transform travel beside the burnpack.
+    let meta = std::fs::read_to_string(format!("{}.json", path(&bpk))).expect("metadata");
+    assert!(
+        meta.contains("TfSame") && meta.contains("\"crop\": 224"),
+        "{meta}"
+    );
     // A second import refuses to overwrite.
-    let again = run(&[
-        "import",
-        "--model",
-        "tf_efficientnet_lite0",
-        "--weights",
-        &path(&original),
-        "--out",
-        &path(&bpk),
-    ]);
+    let again = run(&import);
     assert_clean_failure(&again, "already exists");
 
     let out = run(&[

@@ -19,15 +19,19 @@ fn tv_b0_config() -> EfficientNetConfig {
         .with_num_classes(10)
 }
 
-fn tv_b0() -> EfficientNet {
-    let model = tv_b0_config().init(&device());
+/// The tv_b0 architecture with the weights of `path` (strict load).
+fn tv_b0_from(path: &std::path::Path) -> EfficientNet {
     load_weights(
-        model,
-        fixture("tv_b0.weights.safetensors"),
+        tv_b0_config().init(&device()),
+        path,
         &LoadOptions::default(),
     )
-    .expect("fixture loads")
+    .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
     .0
+}
+
+fn tv_b0() -> EfficientNet {
+    tv_b0_from(&fixture("tv_b0.weights.safetensors"))
 }
 
 fn scratch(name: &str) -> PathBuf {
@@ -142,13 +146,7 @@ fn export_matches_the_pytorch_state_dict_and_round_trips() {
             }
         }
         // Import -> export -> import is the identity.
-        let back = load_weights(
-            tv_b0_config().init(&device()),
-            &out,
-            &LoadOptions::default(),
-        )
-        .expect("re-import")
-        .0;
+        let back = tv_b0_from(&out);
         same_outputs(&model, &back);
     }
 }
@@ -163,13 +161,7 @@ fn half_precision_export_keeps_batchnorm_in_f32() {
     assert_eq!(exported["bn1.running_var"].dtype, "F32");
     assert_eq!(exported["bn1.num_batches_tracked"].dtype, "I64");
     // The fixture weights are f16-representable, so the round trip is exact.
-    let back = load_weights(
-        tv_b0_config().init(&device()),
-        &out,
-        &LoadOptions::default(),
-    )
-    .expect("re-import")
-    .0;
+    let back = tv_b0_from(&out);
     same_outputs(&model, &back);
 }
 
@@ -182,13 +174,7 @@ fn burnpack_round_trip() {
         .expect("load")
         .0;
     same_outputs(&model, &back);
-    let back = load_weights(
-        tv_b0_config().init(&device()),
-        &path,
-        &LoadOptions::default(),
-    )
-    .expect("load through load_weights")
-    .0;
+    let back = tv_b0_from(&path);
     same_outputs(&model, &back);
 }
 
