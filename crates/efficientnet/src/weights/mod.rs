@@ -244,32 +244,33 @@ pub fn load_tensors(
             shape.clone()
         };
         let head = path.starts_with("classifier.");
-        match tensors.get(&full) {
-            None if head && options.new_head => reinitialized.push(path),
-            None => mismatch.missing.push(full),
-            Some(t) if t.shape != expected => {
-                used.insert(tensors.get_key_value(&full).map_or("", |(k, _)| k.as_str()));
-                if head && options.new_head {
-                    reinitialized.push(path);
-                } else {
-                    mismatch.mis_shaped.push((full, expected, t.shape.clone()));
-                }
+        let Some((file_key, t)) = tensors.get_key_value(&full) else {
+            if head && options.new_head {
+                reinitialized.push(path);
+            } else {
+                mismatch.missing.push(full);
             }
-            Some(t) => {
-                used.insert(tensors.get_key_value(&full).map_or("", |(k, _)| k.as_str()));
-                let Some(v) = &t.values else {
-                    mismatch.mis_shaped.push((full, expected, t.shape.clone()));
-                    continue;
-                };
-                let v = if is_linear_weight(&path) {
-                    transpose(v, expected[0], expected[1])
-                } else {
-                    v.clone()
-                };
-                let n = v.len();
-                values.insert(path, TensorData::new(v, [n]));
+            continue;
+        };
+        used.insert(file_key.as_str());
+        let values_f32 = match &t.values {
+            Some(v) if t.shape == expected => v,
+            _ if t.shape != expected && head && options.new_head => {
+                reinitialized.push(path);
+                continue;
             }
-        }
+            _ => {
+                mismatch.mis_shaped.push((full, expected, t.shape.clone()));
+                continue;
+            }
+        };
+        let v = if is_linear_weight(&path) {
+            transpose(values_f32, expected[0], expected[1])
+        } else {
+            values_f32.clone()
+        };
+        let n = v.len();
+        values.insert(path, TensorData::new(v, [n]));
     }
     let mut ignored = 0;
     for key in tensors.keys() {
