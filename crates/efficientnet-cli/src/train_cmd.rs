@@ -40,15 +40,19 @@ pub struct TrainArgs {
     /// size is replaced by a new one for the dataset's classes.
     #[arg(long)]
     pretrained: Option<PathBuf>,
+    /// With --pretrained: train only the classifier for this many first epochs (the rest of the
+    /// network frozen, BatchNorm statistics included), then everything.
+    #[arg(long, default_value_t = 0)]
+    freeze_epochs: usize,
     /// Width multiplier override (e.g. 0.25 for a tiny model).
     #[arg(long)]
     width: Option<f64>,
     /// Depth multiplier override.
     #[arg(long)]
     depth: Option<f64>,
-    /// Epochs.
-    #[arg(long, default_value_t = 10)]
-    epochs: usize,
+    /// Epochs [default: 10; with --resume: the run's, or more to extend it].
+    #[arg(long)]
+    epochs: Option<usize>,
     /// Batch size.
     #[arg(long, default_value_t = 32)]
     batch_size: usize,
@@ -95,9 +99,9 @@ pub struct TrainArgs {
     /// Seed of the data order and the synthetic dataset.
     #[arg(long, default_value_t = 42)]
     seed: u64,
-    /// Data-loading threads.
-    #[arg(long, default_value_t = 2)]
-    workers: usize,
+    /// Data-loading threads [default: 2; with --resume: the run's].
+    #[arg(long)]
+    workers: Option<usize>,
     /// Synthetic dataset: number of training images.
     #[arg(long, default_value_t = 3000)]
     synthetic_train: usize,
@@ -107,19 +111,43 @@ pub struct TrainArgs {
     /// Output folder: checkpoints, logs, config.json, metrics.csv, summary.json, model.bpk.
     #[arg(long)]
     out: PathBuf,
-    /// Continue the run in --out from its last complete checkpoint.
-    #[arg(long)]
+    /// Continue the run in --out from its last complete checkpoint, with the options saved in
+    /// its config.json (only --epochs and --workers may be given), exactly where it stopped.
+    #[arg(long, conflicts_with_all = [
+        "data", "model", "pretrained", "freeze_epochs", "width", "depth", "batch_size",
+        "image_size", "lr", "warmup_epochs", "schedule", "optimizer", "weight_decay",
+        "label_smoothing", "ema_decay", "min_crop_scale", "rand_augment", "reprob", "mixup",
+        "cutmix", "seed", "synthetic_train", "synthetic_valid",
+    ])]
     resume: bool,
 }
 
 impl TrainArgs {
-    fn config(&self) -> TrainConfig {
+    /// The run's config: from the flags, or with `--resume` from `OUT/config.json`.
+    fn config(&self) -> Result<TrainConfig, String> {
+        let mut config = if self.resume {
+            let path = self.out.join("config.json");
+            <TrainConfig as burn::config::Config>::load(&path)
+                .map_err(|e| format!("--resume: cannot read {}: {e}", path.display()))?
+        } else {
+            self.new_config()
+        };
+        if let Some(epochs) = self.epochs {
+            config.epochs = epochs;
+        }
+        if let Some(workers) = self.workers {
+            config.num_workers = workers;
+        }
+        Ok(config)
+    }
+
+    fn new_config(&self) -> TrainConfig {
         TrainConfig::new(self.model.clone())
             .with_data(self.data.as_ref().map(|p| p.display().to_string()))
             .with_pretrained(self.pretrained.as_ref().map(|p| p.display().to_string()))
+            .with_freeze_epochs(self.freeze_epochs)
             .with_width(self.width)
             .with_depth(self.depth)
-            .with_epochs(self.epochs)
             .with_batch_size(self.batch_size)
             .with_image_size(self.image_size)
             .with_lr(self.lr)
@@ -142,7 +170,6 @@ impl TrainArgs {
             .with_mixup(self.mixup)
             .with_cutmix(self.cutmix)
             .with_seed(self.seed)
-            .with_num_workers(self.workers)
             .with_synthetic_train(self.synthetic_train)
             .with_synthetic_valid(self.synthetic_valid)
     }
@@ -150,7 +177,7 @@ impl TrainArgs {
 
 /// Runs `train`.
 pub fn run(args: TrainArgs, device: &Device) -> Result<(), String> {
-    let config = args.config();
+    let config = args.config()?;
     let summary = efficientnet_train::train(&config, &args.out, device, args.resume)
         .map_err(|e| e.to_string())?;
     println!(

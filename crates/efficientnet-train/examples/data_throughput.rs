@@ -9,16 +9,21 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use burn::data::dataloader::batcher::Batcher;
 use burn::tensor::Device;
 use efficientnet::preprocess::EvalTransform;
 use efficientnet_train::data::{BadFiles, ImageBatcher, ImageSource, Mode, Sample, TrainTransform};
+use efficientnet_train::loader::BatchPosition;
 
 fn measure(name: &str, batcher: &ImageBatcher, samples: &[Sample], device: &Device) {
-    batcher.batch(samples[..8].to_vec(), device); // warm-up
+    let at = |index| BatchPosition {
+        seed: 1,
+        epoch: 1,
+        index,
+    };
+    batcher.batch(&samples[..8], at(0), device); // warm-up
     let started = Instant::now();
-    for chunk in samples.chunks(32) {
-        batcher.batch(chunk.to_vec(), device);
+    for (index, chunk) in samples.chunks(32).enumerate() {
+        batcher.batch(chunk, at(index), device);
     }
     let rate = samples.len() as f64 / started.elapsed().as_secs_f64();
     println!("{name:<44} {rate:>8.1} images/s per thread");

@@ -4,11 +4,13 @@ use burn::lr_scheduler::module_lr_scheduler::ModuleLearningRate;
 use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{GradientsParams, ModuleOptimizer};
+use burn::tensor::{Int, Tensor};
 use burn::train::{ClassificationOutput, InferenceStep, TrainOutput, TrainStep};
 use efficientnet::EfficientNet;
 
-use crate::data::ImageBatch;
+use crate::data::{ImageBatch, Mix};
 use crate::ema::ModelEma;
+use crate::loader::Stream;
 
 /// An [`EfficientNet`] trained with cross-entropy and label smoothing.
 #[derive(Module, Debug)]
@@ -19,28 +21,52 @@ pub struct Classifier {
     pub ema: Option<ModelEma>,
     /// Label smoothing factor (0.1 in the paper).
     pub label_smoothing: f32,
+    /// Training epochs (from 1) up to this one train only the classifier: the rest of the
+    /// network runs as in evaluation (BatchNorm on its running statistics, no stochastic
+    /// depth) and gets no gradients. 0 = train everything from the start.
+    pub freeze_epochs: usize,
 }
 
 impl Classifier {
     /// Forward pass and loss.
     pub fn forward_classification(&self, batch: ImageBatch) -> ClassificationOutput {
         let logits = self.net.forward(batch.images); // [N, classes]
+        self.loss(logits, batch.targets, batch.mix)
+    }
+
+    /// Training forward pass with everything but the classifier frozen.
+    fn forward_frozen(&self, batch: ImageBatch) -> ClassificationOutput {
+        let frozen = self.net.valid(); // no-autodiff snapshot, training flags off
+        let features = frozen.forward_backbone(batch.images.inner()); // [N, C, h, w]
+        let pooled = frozen.forward_pre_logits(features); // [N, head]
+        let logits = self.net.forward_classifier(Tensor::from_inner(pooled)); // [N, classes]
+        self.loss(logits, batch.targets, batch.mix)
+    }
+
+    /// Label-smoothed cross-entropy of `logits` (`[N, classes]`) against `targets` (`[N]`),
+    /// mixed with the partners' labels for Mixup/CutMix batches.
+    fn loss(
+        &self,
+        logits: Tensor<2>,
+        targets: Tensor<1, Int>,
+        mix: Option<Mix>,
+    ) -> ClassificationOutput {
         let [_, classes] = logits.dims();
         let smoothing = (self.label_smoothing > 0.0 && classes > 1).then_some(self.label_smoothing);
         let ce = CrossEntropyLossConfig::new()
             .with_smoothing(smoothing)
             .init(&logits.device());
-        let loss = ce.forward(logits.clone(), batch.targets.clone());
+        let loss = ce.forward(logits.clone(), targets.clone());
         // Mixed batches: cross-entropy is linear in the target, so the mixed (smoothed) target's
         // loss is the lam-weighted sum of the two labels' losses.
-        let loss = match batch.mix {
+        let loss = match mix {
             Some(mix) => {
                 let partner = ce.forward(logits.clone(), mix.partner_targets);
                 loss.mul_scalar(mix.lam) + partner.mul_scalar(1.0 - mix.lam)
             }
             None => loss,
         };
-        ClassificationOutput::new(loss, logits, batch.targets)
+        ClassificationOutput::new(loss, logits, targets)
     }
 }
 
@@ -49,7 +75,15 @@ impl TrainStep for Classifier {
     type Output = ClassificationOutput;
 
     fn step(&self, batch: ImageBatch) -> TrainOutput<ClassificationOutput> {
-        let output = self.forward_classification(batch);
+        // Dropout and stochastic depth draw from the batch's own stream: a resumed run
+        // repeats an uninterrupted one exactly.
+        let device = batch.images.device();
+        device.seed(batch.position.seed_for(Stream::Model));
+        let output = if batch.position.epoch <= self.freeze_epochs {
+            self.forward_frozen(batch)
+        } else {
+            self.forward_classification(batch)
+        };
         TrainOutput::new(self, output.loss.backward(), output)
     }
 

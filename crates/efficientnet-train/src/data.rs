@@ -5,18 +5,17 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-use burn::data::dataloader::batcher::Batcher;
 use burn::data::dataset::{Dataset, DatasetError};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use efficientnet::preprocess::{EvalTransform, IMAGENET_MEAN, IMAGENET_STD, load_image};
 use image::imageops::FilterType;
 use image::{DynamicImage, Rgb32FImage};
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::Rng;
 
 use crate::error::{Result, TrainError};
+use crate::loader::{BatchPosition, Stream};
 use crate::rand_augment::RandAugment;
 use crate::synthetic;
 
@@ -430,6 +429,8 @@ pub struct ImageBatch {
     /// Mixup/CutMix: each image `i` was blended with image `N - 1 - i`; the loss is
     /// `lam * CE(targets) + (1 - lam) * CE(partner_targets)`.
     pub mix: Option<Mix>,
+    /// Where the batch sits in the run (its epoch, index and seeds).
+    pub position: BatchPosition,
 }
 
 /// How a batch was mixed (see [`ImageBatch::mix`]).
@@ -533,10 +534,6 @@ pub struct ImageBatcher {
     last_good: Arc<Mutex<Option<TransformedSample>>>,
     /// Batch mixing (training only).
     pub mix: Option<MixConfig>,
-    /// Seed of the augmentation draws: batch `k` of this batcher uses `seed + k`, so a run
-    /// with one loader worker augments identically every time.
-    pub seed: u64,
-    batches: Arc<AtomicU64>,
 }
 
 impl ImageBatcher {
@@ -547,8 +544,6 @@ impl ImageBatcher {
             bad_files,
             last_good: Arc::default(),
             mix: None,
-            seed: 0,
-            batches: Arc::default(),
         }
     }
 
@@ -577,14 +572,15 @@ impl ImageBatcher {
     }
 }
 
-impl Batcher<Sample, ImageBatch> for ImageBatcher {
-    fn batch(&self, items: Vec<Sample>, device: &Device) -> ImageBatch {
-        let batch = self.batches.fetch_add(1, Ordering::Relaxed);
-        let mut rng = StdRng::seed_from_u64(self.seed.wrapping_add(batch));
+impl ImageBatcher {
+    /// Decodes, transforms and stacks `items`; the training transform and mixing draw from
+    /// `position`'s augmentation stream, so a batch depends only on its items and position.
+    pub fn batch(&self, items: &[Sample], position: BatchPosition, device: &Device) -> ImageBatch {
+        let mut rng = position.rng(Stream::Augment);
         let side = self.side();
         let mut values = Vec::new();
         let mut labels = Vec::new();
-        for sample in &items {
+        for sample in items {
             let Some(image) = self.decode(sample) else {
                 continue;
             };
@@ -626,6 +622,7 @@ impl Batcher<Sample, ImageBatch> for ImageBatcher {
             images: Tensor::from_data(TensorData::new(values, [n, 3, side, side]), device),
             targets: Tensor::from_data(TensorData::new(labels, [n]), device),
             mix,
+            position,
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod classifier;
 pub mod data;
 pub mod ema;
 mod error;
+pub mod loader;
 pub mod plot;
 pub mod rand_augment;
 pub mod renderer;

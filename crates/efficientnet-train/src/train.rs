@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use burn::config::Config;
-use burn::data::dataloader::{DataLoader, DataLoaderBuilder};
+use burn::data::dataloader::DataLoader;
 use burn::module::ParamGroup;
 use burn::optim::{
     AdamWConfig, ModuleOptimizer, SgdConfig, decay::WeightDecayConfig, momentum::MomentumConfig,
@@ -25,6 +25,7 @@ use crate::data::{
 };
 use crate::ema::ModelEma;
 use crate::error::{Result, TrainError};
+use crate::loader::EpochLoader;
 use crate::plot::{self, Panel, Series};
 use crate::rand_augment::RandAugment;
 use crate::renderer::LineRenderer;
@@ -99,6 +100,10 @@ pub struct TrainConfig {
     /// Label smoothing.
     #[config(default = 0.1)]
     pub label_smoothing: f64,
+    /// With `pretrained`: train only the new classifier for this many first epochs (the rest
+    /// of the network frozen, BatchNorm included), then everything.
+    #[config(default = 0)]
+    pub freeze_epochs: usize,
     /// Keep an exponential moving average of the weights with this decay (paper: 0.9999);
     /// the better of the raw and averaged model on the validation set is exported.
     #[config(default = "None")]
@@ -118,7 +123,8 @@ pub struct TrainConfig {
     /// CutMix alpha (0 = off).
     #[config(default = 0.0)]
     pub cutmix: f64,
-    /// Seed of the data order (and of the synthetic dataset).
+    /// Seed of the weight initialisation, the data order, the augmentation and the model's
+    /// dropout/stochastic depth draws (and of the synthetic dataset).
     #[config(default = 42)]
     pub seed: u64,
     /// Data-loading worker threads.
@@ -244,6 +250,66 @@ pub fn last_checkpoint(out: &Path) -> Option<usize> {
         .max()
 }
 
+/// Options a resumed run may change: the length of the run and the loader threads.
+const RESUMABLE_CHANGES: [&str; 2] = ["epochs", "num_workers"];
+
+/// Refuses to resume `out` with a config that differs from its `config.json` in anything but
+/// [`RESUMABLE_CHANGES`] (the run would not continue the same training).
+fn check_resumable(config: &TrainConfig, out: &Path) -> Result<()> {
+    let path = out.join("config.json");
+    let saved = TrainConfig::load(&path)
+        .map_err(|e| TrainError::Config(format!("--resume: {}: {e}", path.display())))?;
+    let as_map = |c: &TrainConfig| match serde_json::to_value(c) {
+        Ok(serde_json::Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    };
+    let (saved, given) = (as_map(&saved), as_map(config));
+    let differing: Vec<String> = saved
+        .iter()
+        .filter(|(key, value)| {
+            !RESUMABLE_CHANGES.contains(&key.as_str()) && given.get(*key) != Some(value)
+        })
+        .map(|(key, value)| {
+            let now = given.get(key).map_or("-".to_owned(), ToString::to_string);
+            format!("{key} (run: {value}, now: {now})")
+        })
+        .collect();
+    if differing.is_empty() {
+        Ok(())
+    } else {
+        Err(TrainError::Config(format!(
+            "--resume continues the run configured in {}; only {} may change, but these differ: {}",
+            path.display(),
+            RESUMABLE_CHANGES.join(" and "),
+            differing.join(", ")
+        )))
+    }
+}
+
+/// Removes the metric logs of epochs after `epoch` (an epoch cut short by the stop) so the
+/// resumed run's logs and `metrics.csv` hold each epoch once.
+fn remove_logs_after(out: &Path, epoch: usize) -> Result<()> {
+    for split in ["train", "valid"] {
+        let dir = out.join(split);
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let later = name
+                .to_str()
+                .and_then(|n| n.strip_prefix("epoch-"))
+                .and_then(|n| n.parse::<usize>().ok())
+                .is_some_and(|e| e > epoch);
+            if later {
+                std::fs::remove_dir_all(entry.path())
+                    .map_err(|e| TrainError::io(&entry.path(), e))?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Runs (or with `resume`, continues) a training run writing into `out`.
 pub fn train(config: &TrainConfig, out: &Path, device: &Device, resume: bool) -> Result<Summary> {
     let started = Instant::now();
@@ -259,16 +325,25 @@ pub fn train(config: &TrainConfig, out: &Path, device: &Device, resume: bool) ->
             config.lr
         )));
     }
+    if config.freeze_epochs > 0 && config.pretrained.is_none() {
+        return Err(TrainError::Config(
+            "--freeze-epochs needs --pretrained weights (a random backbone is not worth freezing)"
+                .into(),
+        ));
+    }
     let splits = splits(config)?;
     let num_classes = splits.classes.len();
 
     let checkpoint = if resume {
-        Some(last_checkpoint(out).ok_or_else(|| {
+        let epoch = last_checkpoint(out).ok_or_else(|| {
             TrainError::Config(format!(
                 "--resume: no complete checkpoint in {}",
                 out.join("checkpoint").display()
             ))
-        })?)
+        })?;
+        check_resumable(config, out)?;
+        remove_logs_after(out, epoch)?;
+        Some(epoch)
     } else {
         if last_checkpoint(out).is_some() {
             return Err(TrainError::Config(format!(
@@ -337,6 +412,7 @@ pub fn train(config: &TrainConfig, out: &Path, device: &Device, resume: bool) ->
         net,
         ema,
         label_smoothing: config.label_smoothing as f32,
+        freeze_epochs: config.freeze_epochs,
     };
 
     let bad_files = Arc::new(BadFiles::default());
@@ -355,7 +431,6 @@ pub fn train(config: &TrainConfig, out: &Path, device: &Device, resume: bool) ->
     }
     train_transform.erase_prob = config.random_erase;
     let mut train_batcher = ImageBatcher::new(Mode::Train(train_transform), bad_files.clone());
-    train_batcher.seed = config.seed;
     if config.mixup < 0.0 || config.cutmix < 0.0 {
         return Err(TrainError::Config(
             "mixup and cutmix alphas must be >= 0".into(),
@@ -372,17 +447,30 @@ pub fn train(config: &TrainConfig, out: &Path, device: &Device, resume: bool) ->
         bad_files.clone(),
     );
     let train_len = splits.train.samples().len();
-    let train_loader = DataLoaderBuilder::new(train_batcher)
-        .batch_size(config.batch_size)
-        .shuffle(config.seed)
-        .num_workers(config.num_workers)
-        .set_device(device.clone())
-        .build(splits.train);
-    let valid_loader = DataLoaderBuilder::new(valid_batcher)
-        .batch_size(config.batch_size)
-        .num_workers(config.num_workers)
-        .set_device(device.clone())
-        .build(splits.valid);
+    // Epoch e's order and augmentation depend on (seed, e) only: resuming after epoch k
+    // starts the loader at k + 1 and the run continues exactly as if never stopped.
+    let first_epoch = checkpoint.map_or(1, |epoch| epoch + 1);
+    let train_loader: Arc<dyn DataLoader<ImageBatch>> = Arc::new(
+        EpochLoader::new(
+            splits.train.samples().to_vec(),
+            train_batcher,
+            config.batch_size,
+        )
+        .with_shuffle(true)
+        .with_seed(config.seed)
+        .with_workers(config.num_workers)
+        .with_device(device.clone())
+        .starting_epoch(first_epoch),
+    );
+    let valid_loader: Arc<dyn DataLoader<ImageBatch>> = Arc::new(
+        EpochLoader::new(
+            splits.valid.samples().to_vec(),
+            valid_batcher,
+            config.batch_size,
+        )
+        .with_workers(config.num_workers)
+        .with_device(device.clone()),
+    );
     let final_valid_loader = valid_loader.clone();
 
     let steps_per_epoch = train_len.div_ceil(config.batch_size).max(1);
@@ -419,13 +507,9 @@ pub fn train(config: &TrainConfig, out: &Path, device: &Device, resume: bool) ->
     if !(cfg!(feature = "tui") && std::io::IsTerminal::is_terminal(&std::io::stdout())) {
         training = training.renderer(Box::new(LineRenderer::default()));
     }
-    let first_epoch = match checkpoint {
-        Some(epoch) => {
-            training = training.checkpoint(epoch);
-            epoch + 1
-        }
-        None => 1,
-    };
+    if let Some(epoch) = checkpoint {
+        training = training.checkpoint(epoch);
+    }
     let result = training.launch(learner);
     if let Some(error) = result.error {
         return Err(TrainError::Training(error.to_string()));

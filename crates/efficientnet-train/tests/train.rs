@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use burn::tensor::Device;
+use burn::tensor::{Device, Distribution, Tensor};
 use efficientnet_train::data::{self, ImageSource};
 use efficientnet_train::train::last_checkpoint;
 use efficientnet_train::{TrainConfig, TrainError, train};
@@ -77,22 +77,88 @@ fn loss_falls_and_every_artifact_is_written() {
     assert!(err.to_string().contains("--resume"), "{err}");
 }
 
+/// Copies a run folder recursively.
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("dir");
+    for entry in std::fs::read_dir(from).expect("read dir").flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+/// The model a run in `run` exported (the tiny architecture of [`tiny`]).
+fn trained_model(run: &Path) -> efficientnet::EfficientNet {
+    let classes = std::fs::read_to_string(run.join("classes.txt")).expect("classes");
+    let template = efficientnet::EfficientNetConfig::b0()
+        .with_width(0.25)
+        .with_depth(0.34)
+        .with_num_classes(classes.lines().count())
+        .init(&Device::flex());
+    efficientnet::weights::load_burnpack(template, &run.join("model.bpk"))
+        .expect("model.bpk")
+        .0
+}
+
 #[test]
-fn resume_continues_from_the_last_checkpoint_with_the_schedule() {
+fn resume_repeats_an_uninterrupted_run_bit_for_bit() {
+    // Every stateful part on: EMA, RandAugment, random erasing, Mixup/CutMix, dropout and
+    // stochastic depth (B0's defaults), the cosine schedule mid-way, RMSProp-TF's state.
+    let config = tiny(3)
+        .with_ema_decay(Some(0.9))
+        .with_rand_augment(Some("rand-m9-mstd0.5".into()))
+        .with_random_erase(0.25)
+        .with_mixup(0.2)
+        .with_cutmix(1.0)
+        .with_num_workers(2);
     let full = scratch("resume-full");
-    train(&tiny(2), &full, &Device::flex(), false).expect("uninterrupted run");
+    let uninterrupted = train(&config, &full, &Device::flex(), false).expect("uninterrupted run");
+
+    // The same run killed during epoch 3: checkpoints up to epoch 2, epoch 3 half logged.
     let part = scratch("resume-part");
-    train(&tiny(2).with_epochs(1), &part, &Device::flex(), false).expect("first epoch");
-    assert_eq!(last_checkpoint(&part), Some(1));
-    let summary = train(&tiny(2), &part, &Device::flex(), true).expect("resumed run");
+    copy_dir(&full, &part);
+    for file in ["model-3.bpk", "optim-3.bpk", "scheduler-3.bpk"] {
+        std::fs::remove_file(part.join("checkpoint").join(file)).expect("remove checkpoint");
+    }
+    for file in [
+        "model.bpk",
+        "model.bpk.json",
+        "metrics.csv",
+        "summary.json",
+        "curves.png",
+    ] {
+        let _ = std::fs::remove_file(part.join(file));
+    }
     assert_eq!(last_checkpoint(&part), Some(2));
-    assert_eq!(summary.epochs, 2);
-    // The scheduler state was restored: epoch 2 sees the same learning rates.
-    let (a, b) = (csv_column(&full, "lr"), csv_column(&part, "lr"));
+
+    // Resuming with another option than --epochs/--workers is refused, naming it.
+    let err = train(&config.clone().with_lr(0.004), &part, &Device::flex(), true)
+        .expect_err("changed lr");
     assert!(
-        (a[1] - b[1]).abs() <= 1e-9 * a[1].abs().max(1.0),
-        "lr {a:?} vs {b:?}"
+        err.to_string().contains("lr (run: 0.002, now: 0.004)"),
+        "{err}"
     );
+
+    // One loader thread this time: the batches must not depend on the thread count.
+    let resumed =
+        train(&config.with_num_workers(1), &part, &Device::flex(), true).expect("resumed run");
+    assert_eq!(last_checkpoint(&part), Some(3));
+    let csv = |run: &Path| std::fs::read_to_string(run.join("metrics.csv")).expect("csv");
+    assert_eq!(csv(&full), csv(&part), "per-epoch metrics identical");
+    // The files' headers hold random parameter ids; the values must be equal.
+    let values = |run: &Path| {
+        efficientnet::tensors::float_tensors(&trained_model(run))
+            .into_iter()
+            .map(|t| (t.path, t.values.into_data().to_vec::<f32>().expect("f32")))
+            .collect::<Vec<_>>()
+    };
+    assert!(values(&full) == values(&part), "final weights identical");
+    assert_eq!(uninterrupted.final_top1, resumed.final_top1);
+    assert_eq!(uninterrupted.ema_top1, resumed.ema_top1);
+
     // Nothing to resume from is a clear error.
     let empty = scratch("resume-empty");
     let err = train(&tiny(1), &empty, &Device::flex(), true).expect_err("no checkpoint");
@@ -210,6 +276,34 @@ fn fine_tuning_starts_from_pretrained_weights_with_a_new_head() {
     let out = dir.join("run");
     let summary = train(&config, &out, &Device::flex(), false).expect("fine-tunes");
     assert_eq!(summary.epochs, 1);
+
+    // With the backbone frozen for the first epoch, a one-epoch run changes only the
+    // classifier: pooled features (BatchNorm statistics included) are bit-identical.
+    let frozen = dir.join("frozen");
+    train(
+        &config.clone().with_freeze_epochs(1),
+        &frozen,
+        &Device::flex(),
+        false,
+    )
+    .expect("frozen fine-tune");
+    let x = Tensor::<4>::random([2, 3, 32, 32], Distribution::Default, &Device::flex());
+    let pre_logits = |net: &efficientnet::EfficientNet| {
+        net.forward_pre_logits(net.forward_backbone(x.clone()))
+            .into_data()
+            .to_vec::<f32>()
+            .expect("f32")
+    };
+    assert_eq!(pre_logits(&trained_model(&frozen)), pre_logits(&source));
+    assert_ne!(pre_logits(&trained_model(&out)), pre_logits(&source));
+    let err = train(
+        &tiny(1).with_freeze_epochs(1),
+        &dir.join("run3"),
+        &Device::flex(),
+        false,
+    )
+    .expect_err("nothing to freeze");
+    assert!(err.to_string().contains("--pretrained"), "{err}");
 
     // Weights of another architecture are refused with the mismatch listed.
     let config = tiny(1)

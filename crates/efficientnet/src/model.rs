@@ -116,9 +116,27 @@ impl EfficientNet {
     /// - input: `[N, C_last, h, w]`
     /// - output: `[N, num_classes]`
     pub fn forward_head(&self, x: Tensor<4>) -> Tensor<2> {
+        self.forward_classifier(self.forward_pre_logits(x))
+    }
+
+    /// Head convolution and global average pool: the pooled features the classifier sees
+    /// (timm's `forward_head(x, pre_logits=True)`).
+    ///
+    /// # Shapes
+    /// - input: `[N, C_last, h, w]`
+    /// - output: `[N, head]` (1280 for B0)
+    pub fn forward_pre_logits(&self, x: Tensor<4>) -> Tensor<2> {
         let x = self.head.forward(x); // [N, head, h, w]
         let [n, c, _, _] = x.dims();
-        let pooled = x.mean_dim(3).mean_dim(2).reshape([n, c]); // [N, head]
+        x.mean_dim(3).mean_dim(2).reshape([n, c])
+    }
+
+    /// Dropout and the linear classifier on pooled features.
+    ///
+    /// # Shapes
+    /// - input: `[N, head]`
+    /// - output: `[N, num_classes]`
+    pub fn forward_classifier(&self, pooled: Tensor<2>) -> Tensor<2> {
         self.classifier.forward(self.dropout.forward(pooled))
     }
 
