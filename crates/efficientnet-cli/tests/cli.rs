@@ -187,3 +187,59 @@ fn import_predict_export_round_trip() {
         assert_eq!(t.values, b[key].values, "{key}");
     }
 }
+
+#[test]
+fn train_resumes_with_the_saved_config() {
+    let out = scratch("train-resume");
+    let _ = std::fs::remove_dir_all(&out);
+    let out_arg = out.to_str().expect("utf-8 path");
+    let tiny = [
+        "train",
+        "--width",
+        "0.25",
+        "--depth",
+        "0.34",
+        "--image-size",
+        "32",
+        "--batch-size",
+        "16",
+        "--lr",
+        "0.002",
+        "--synthetic-train",
+        "64",
+        "--synthetic-valid",
+        "16",
+        "--workers",
+        "1",
+        "--epochs",
+        "1",
+        "--out",
+        out_arg,
+    ];
+    let first = run(&tiny);
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    // Options other than --epochs/--workers come from the run's config.json.
+    assert_clean_failure(
+        &run(&["train", "--out", out_arg, "--resume", "--lr", "0.1"]),
+        "cannot be used with",
+    );
+    let resumed = run(&["train", "--out", out_arg, "--resume", "--epochs", "2"]);
+    assert!(resumed.status.success(), "{}", text(&resumed.stderr));
+    let summary = std::fs::read_to_string(out.join("summary.json")).expect("summary");
+    assert!(summary.contains("\"epochs\": 2"), "{summary}");
+    assert_clean_failure(
+        &run(&["train", "--out", &format!("{out_arg}-missing"), "--resume"]),
+        "config.json",
+    );
+    // --freeze-epochs without --pretrained is refused before any work.
+    assert_clean_failure(
+        &run(&[
+            "train",
+            "--freeze-epochs",
+            "1",
+            "--out",
+            &format!("{out_arg}-frozen"),
+        ]),
+        "--pretrained",
+    );
+}

@@ -312,3 +312,100 @@ impl Drop for EpochIter {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use burn::tensor::Device;
+
+    use super::*;
+    use crate::data::{BadFiles, ImageSource, Mode, TrainTransform};
+
+    fn loader(workers: usize) -> EpochLoader {
+        let samples = (0..23)
+            .map(|index| Sample {
+                source: ImageSource::Synthetic {
+                    seed: 5,
+                    index,
+                    size: 40,
+                },
+                label: index % 4,
+            })
+            .collect();
+        let batcher = ImageBatcher::new(
+            Mode::Train(TrainTransform::new(32, 0.3)),
+            Arc::new(BadFiles::default()),
+        );
+        EpochLoader::new(samples, batcher, 5)
+            .with_shuffle(true)
+            .with_seed(9)
+            .with_workers(workers)
+            .with_device(Device::flex())
+    }
+
+    /// One epoch as (labels, pixel values, position) per batch.
+    fn epoch(loader: &dyn DataLoader<ImageBatch>) -> Vec<(Vec<i64>, Vec<f32>, BatchPosition)> {
+        let mut iter = loader.iter();
+        let mut batches = Vec::new();
+        for batch in iter.by_ref() {
+            let batch = batch.expect("batch");
+            batches.push((
+                batch
+                    .targets
+                    .into_data()
+                    .convert::<i64>()
+                    .to_vec::<i64>()
+                    .expect("labels"),
+                batch.images.into_data().to_vec::<f32>().expect("pixels"),
+                batch.position,
+            ));
+        }
+        let progress = iter.progress();
+        assert_eq!(progress.items_processed, progress.items_total);
+        batches
+    }
+
+    #[test]
+    fn batches_depend_on_seed_and_epoch_only() {
+        let (inline, threaded) = (loader(0), loader(3));
+        let first = epoch(&inline);
+        assert_eq!(first.len(), 5, "23 samples in batches of 5");
+        assert_eq!(first[4].0.len(), 3, "a short last batch");
+        assert_eq!(first, epoch(&threaded), "epoch 1, any number of workers");
+        let second = epoch(&inline);
+        assert_ne!(first, second, "each epoch has its own order and draws");
+        assert_eq!(second, epoch(&threaded));
+        assert_eq!(second[0].2.epoch, 2);
+        // A loader resumed at epoch 2 serves epoch 2 first.
+        assert_eq!(epoch(&loader(2).starting_epoch(2)), second);
+    }
+
+    #[test]
+    fn slices_partition_each_epoch() {
+        let full = loader(1);
+        let order = full.epoch_order(1);
+        let mut sorted = order.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (0..23).collect::<Vec<_>>(), "a permutation");
+        assert_ne!(order, sorted, "shuffled");
+        let (a, b) = (full.slice(0, 12), full.slice(12, 23));
+        assert_eq!((a.num_items(), b.num_items()), (12, 11));
+        let labels = |batches: Vec<(Vec<i64>, Vec<f32>, BatchPosition)>| {
+            batches.into_iter().flat_map(|b| b.0).collect::<Vec<_>>()
+        };
+        let mut both = labels(epoch(&*a));
+        both.extend(labels(epoch(&*b)));
+        let expected: Vec<i64> = order.iter().map(|&i| (i % 4) as i64).collect();
+        assert_eq!(both, expected);
+    }
+
+    #[test]
+    fn dropping_an_epoch_early_stops_its_workers() {
+        let threaded = loader(3);
+        let mut iter = threaded.iter();
+        assert!(iter.next().is_some());
+        drop(iter); // joins the workers; must not hang
+        assert_eq!(epoch(&threaded)[0].2.epoch, 2);
+    }
+}
