@@ -355,9 +355,13 @@ mod tests {
                     .targets
                     .into_data()
                     .convert::<i64>()
-                    .to_vec::<i64>()
+                    .try_to_vec::<i64>()
                     .expect("labels"),
-                batch.images.into_data().to_vec::<f32>().expect("pixels"),
+                batch
+                    .images
+                    .into_data()
+                    .try_to_vec::<f32>()
+                    .expect("pixels"),
                 batch.position,
             ));
         }

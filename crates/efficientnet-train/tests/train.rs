@@ -152,7 +152,12 @@ fn resume_repeats_an_uninterrupted_run_bit_for_bit() {
     let values = |run: &Path| {
         efficientnet::tensors::float_tensors(&trained_model(run))
             .into_iter()
-            .map(|t| (t.path, t.values.into_data().to_vec::<f32>().expect("f32")))
+            .map(|t| {
+                (
+                    t.path,
+                    t.values.into_data().try_to_vec::<f32>().expect("f32"),
+                )
+            })
             .collect::<Vec<_>>()
     };
     assert!(values(&full) == values(&part), "final weights identical");
@@ -291,7 +296,7 @@ fn fine_tuning_starts_from_pretrained_weights_with_a_new_head() {
     let pre_logits = |net: &efficientnet::EfficientNet| {
         net.forward_pre_logits(net.forward_backbone(x.clone()))
             .into_data()
-            .to_vec::<f32>()
+            .try_to_vec::<f32>()
             .expect("f32")
     };
     assert_eq!(pre_logits(&trained_model(&frozen)), pre_logits(&source));
