@@ -10,6 +10,7 @@ use efficientnet::EfficientNet;
 
 use crate::data::{ImageBatch, Mix};
 use crate::ema::ModelEma;
+use crate::guard::LossGuard;
 use crate::loader::Stream;
 
 /// An [`EfficientNet`] trained with cross-entropy and label smoothing.
@@ -25,6 +26,9 @@ pub struct Classifier {
     /// network runs as in evaluation (BatchNorm on its running statistics, no stochastic
     /// depth) and gets no gradients. 0 = train everything from the start.
     pub freeze_epochs: usize,
+    /// Stops the run at a non-finite loss.
+    #[module(skip)]
+    pub guard: LossGuard,
 }
 
 impl Classifier {
@@ -77,13 +81,15 @@ impl TrainStep for Classifier {
     fn step(&self, batch: ImageBatch) -> TrainOutput<ClassificationOutput> {
         // Dropout and stochastic depth draw from the batch's own stream: a resumed run
         // repeats an uninterrupted one exactly.
-        let device = batch.images.device();
-        device.seed(batch.position.seed_for(Stream::Model));
-        let output = if batch.position.epoch <= self.freeze_epochs {
+        let position = batch.position;
+        batch.images.device().seed(position.seed_for(Stream::Model));
+        let output = if position.epoch <= self.freeze_epochs {
             self.forward_frozen(batch)
         } else {
             self.forward_classification(batch)
         };
+        self.guard
+            .check(output.loss.clone().into_scalar::<f32>(), position);
         TrainOutput::new(self, output.loss.backward(), output)
     }
 

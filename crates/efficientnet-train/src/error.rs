@@ -26,6 +26,10 @@ pub enum TrainError {
     /// The Learner stopped with an error.
     #[error("training failed: {0}")]
     Training(String),
+    /// The run was stopped (non-finite loss); its checkpoints up to the last complete epoch
+    /// are intact.
+    #[error("training stopped: {0}")]
+    Stopped(String),
 }
 
 impl TrainError {

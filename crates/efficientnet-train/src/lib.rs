@@ -3,10 +3,12 @@
 //! warmup followed by cosine or staircase decay, TF-style RMSProp, label smoothing,
 //! checkpoints and resume, and a run summary (`summary.json`, `metrics.csv`).
 
+pub mod checkpoint;
 pub mod classifier;
 pub mod data;
 pub mod ema;
 mod error;
+pub mod guard;
 pub mod loader;
 pub mod plot;
 pub mod rand_augment;

@@ -203,8 +203,10 @@ pub fn write_png(path: &Path, panels: &[Panel]) -> Result<()> {
     for (i, panel) in panels.iter().enumerate() {
         draw_panel(&mut img, i as u32 * PANEL_W, panel);
     }
-    img.save(path)
-        .map_err(|e| TrainError::io(path, std::io::Error::other(e.to_string())))
+    let mut png = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut png, image::ImageFormat::Png)
+        .map_err(|e| TrainError::io(path, std::io::Error::other(e.to_string())))?;
+    efficientnet::fs::write_atomically(path, png.get_ref()).map_err(|e| TrainError::io(path, e))
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! A training run: data, model, optimizer and schedule on Burn's `SupervisedTraining`, then the
 //! run's summary, metric CSV and final weights.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -13,18 +13,20 @@ use burn::optim::{
 };
 use burn::tensor::Device;
 use burn::train::metric::{AccuracyMetric, LearningRateMetric, LossMetric, TopKAccuracyMetric};
-use burn::train::{Learner, LearnerSummary, SupervisedTraining};
+use burn::train::{Interrupter, Learner, LearnerSummary, SupervisedTraining};
 use efficientnet::preprocess::EvalTransform;
 use efficientnet::weights::{self, LoadOptions, WeightSet};
 use efficientnet::{EfficientNet, ModelName};
 use serde::{Deserialize, Serialize};
 
+use crate::checkpoint::{self, AtomicCheckpointer};
 use crate::classifier::Classifier;
 use crate::data::{
     self, BadFiles, ImageBatch, ImageBatcher, MixConfig, Mode, Splits, TrainTransform,
 };
 use crate::ema::ModelEma;
 use crate::error::{Result, TrainError};
+use crate::guard::LossGuard;
 use crate::loader::EpochLoader;
 use crate::plot::{self, Panel, Series};
 use crate::rand_augment::RandAugment;
@@ -226,28 +228,39 @@ fn optimizer(config: &TrainConfig) -> Result<ModuleOptimizer> {
     })
 }
 
-/// The last epoch with a complete checkpoint in `out/checkpoint`, if any.
+/// The last epoch with all three checkpoint files in `out/checkpoint`, if any.
 pub fn last_checkpoint(out: &Path) -> Option<usize> {
+    checkpoint::complete_epochs(&out.join("checkpoint"))
+        .first()
+        .copied()
+}
+
+/// The newest checkpoint in `out/checkpoint` whose records all load; unreadable newer ones
+/// are reported and passed over.
+fn resumable_checkpoint(out: &Path) -> Result<usize> {
     let dir = out.join("checkpoint");
-    let epochs = |prefix: &str| -> Vec<usize> {
-        std::fs::read_dir(&dir)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter_map(|e| {
-                let name = e.file_name().into_string().ok()?;
-                name.strip_prefix(prefix)?
-                    .strip_suffix(".bpk")?
-                    .parse()
-                    .ok()
-            })
-            .collect()
-    };
-    let (models, optims, scheds) = (epochs("model-"), epochs("optim-"), epochs("scheduler-"));
-    models
-        .into_iter()
-        .filter(|e| optims.contains(e) && scheds.contains(e))
-        .max()
+    checkpoint::remove_partial_files(&dir);
+    for epoch in checkpoint::complete_epochs(&dir) {
+        match checkpoint::check_epoch(&dir, epoch) {
+            Ok(()) => return Ok(epoch),
+            Err(reason) => eprintln!(
+                "warning: checkpoint of epoch {epoch} is unreadable ({reason}); trying an older one"
+            ),
+        }
+    }
+    Err(no_checkpoint(out))
+}
+
+fn no_checkpoint(out: &Path) -> TrainError {
+    TrainError::Config(format!(
+        "--resume: no complete checkpoint in {}",
+        out.join("checkpoint").display()
+    ))
+}
+
+/// Writes `text` to `path` atomically (see [`efficientnet::fs::write_atomically`]).
+fn write_file(path: &Path, text: &str) -> Result<()> {
+    efficientnet::fs::write_atomically(path, text.as_bytes()).map_err(|e| TrainError::io(path, e))
 }
 
 /// Options a resumed run may change: the length of the run and the loader threads.
@@ -335,13 +348,11 @@ pub fn train(config: &TrainConfig, out: &Path, device: &Device, resume: bool) ->
     let num_classes = splits.classes.len();
 
     let checkpoint = if resume {
-        let epoch = last_checkpoint(out).ok_or_else(|| {
-            TrainError::Config(format!(
-                "--resume: no complete checkpoint in {}",
-                out.join("checkpoint").display()
-            ))
-        })?;
+        if last_checkpoint(out).is_none() {
+            return Err(no_checkpoint(out));
+        }
         check_resumable(config, out)?;
+        let epoch = resumable_checkpoint(out)?;
         remove_logs_after(out, epoch)?;
         Some(epoch)
     } else {
@@ -354,11 +365,13 @@ pub fn train(config: &TrainConfig, out: &Path, device: &Device, resume: bool) ->
         None
     };
     std::fs::create_dir_all(out).map_err(|e| TrainError::io(out, e))?;
-    config
-        .save(out.join("config.json"))
-        .map_err(|e| TrainError::io(&out.join("config.json"), e))?;
-    std::fs::write(out.join("classes.txt"), splits.classes.join("\n") + "\n")
-        .map_err(|e| TrainError::io(&out.join("classes.txt"), e))?;
+    let config_json =
+        serde_json::to_string_pretty(config).map_err(|e| TrainError::Config(e.to_string()))?;
+    write_file(&out.join("config.json"), &config_json)?;
+    write_file(
+        &out.join("classes.txt"),
+        &(splits.classes.join("\n") + "\n"),
+    )?;
 
     let mut model_config = name.config().with_num_classes(num_classes);
     if let Some(w) = config.width {
@@ -408,11 +421,20 @@ pub fn train(config: &TrainConfig, out: &Path, device: &Device, resume: bool) ->
     let ema = config
         .ema_decay
         .map(|decay| ModelEma::new(&net, decay, &device.clone().autodiff()));
+    let interrupter = Interrupter::new();
+    let steps_per_epoch = splits
+        .train
+        .samples()
+        .len()
+        .div_ceil(config.batch_size)
+        .max(1);
+    let guard = LossGuard::new(interrupter.clone(), steps_per_epoch);
     let model = Classifier {
         net,
         ema,
         label_smoothing: config.label_smoothing as f32,
         freeze_epochs: config.freeze_epochs,
+        guard: guard.clone(),
     };
 
     let bad_files = Arc::new(BadFiles::default());
@@ -473,7 +495,6 @@ pub fn train(config: &TrainConfig, out: &Path, device: &Device, resume: bool) ->
     );
     let final_valid_loader = valid_loader.clone();
 
-    let steps_per_epoch = train_len.div_ceil(config.batch_size).max(1);
     let schedule = WarmupSchedule {
         base_lr: config.lr,
         warmup_lr: config.warmup_lr.min(config.lr),
@@ -494,6 +515,8 @@ pub fn train(config: &TrainConfig, out: &Path, device: &Device, resume: bool) ->
     // Top-5, or top-k with k = the number of classes for smaller label sets.
     let top_k = 5.min(num_classes);
     let learner = Learner::new(model, optimizer(config)?, schedule);
+    let checkpoints = out.join("checkpoint");
+    std::fs::create_dir_all(&checkpoints).map_err(|e| TrainError::io(&checkpoints, e))?;
     let mut training = SupervisedTraining::new(out, train_loader, valid_loader)
         .metrics((
             AccuracyMetric::new(),
@@ -501,7 +524,12 @@ pub fn train(config: &TrainConfig, out: &Path, device: &Device, resume: bool) ->
             LossMetric::new(),
         ))
         .metric_train_numeric(LearningRateMetric::new())
-        .with_default_checkpointers()
+        .with_custom_checkpointers(
+            AtomicCheckpointer::new(&checkpoints, checkpoint::KINDS[0]),
+            AtomicCheckpointer::new(&checkpoints, checkpoint::KINDS[1]),
+            AtomicCheckpointer::new(&checkpoints, checkpoint::KINDS[2]),
+        )
+        .with_interrupter(interrupter)
         .num_epochs(config.epochs);
     // Burn's TUI dashboard on a terminal when built with the `tui` feature; plain lines otherwise.
     if !(cfg!(feature = "tui") && std::io::IsTerminal::is_terminal(&std::io::stdout())) {
@@ -513,6 +541,16 @@ pub fn train(config: &TrainConfig, out: &Path, device: &Device, resume: bool) ->
     let result = training.launch(learner);
     if let Some(error) = result.error {
         return Err(TrainError::Training(error.to_string()));
+    }
+    if let Some(reason) = guard.tripped() {
+        let kept = match last_checkpoint(out) {
+            Some(epoch) => format!("the checkpoint of epoch {epoch} is intact"),
+            None => "no epoch was completed".to_owned(),
+        };
+        return Err(TrainError::Stopped(format!(
+            "{reason}; this epoch was not saved and {kept} in {}",
+            checkpoints.display()
+        )));
     }
 
     // With an EMA, evaluate both and export the better one.
@@ -562,8 +600,7 @@ pub fn train(config: &TrainConfig, out: &Path, device: &Device, resume: bool) ->
     };
     let json =
         serde_json::to_string_pretty(&summary).map_err(|e| TrainError::Config(e.to_string()))?;
-    std::fs::write(out.join("summary.json"), json + "\n")
-        .map_err(|e| TrainError::io(&out.join("summary.json"), e))?;
+    write_file(&out.join("summary.json"), &(json + "\n"))?;
     for example in bad_files.examples() {
         eprintln!("skipped: {example}");
     }
@@ -657,7 +694,7 @@ fn panels(rows: &[EpochRow]) -> Vec<Panel> {
     ]
 }
 
-fn write_csv(path: &PathBuf, rows: &[EpochRow]) -> Result<()> {
+fn write_csv(path: &Path, rows: &[EpochRow]) -> Result<()> {
     let mut text =
         String::from("epoch,train_loss,train_top1,valid_loss,valid_top1,valid_top5,lr\n");
     for r in rows {
@@ -666,5 +703,5 @@ fn write_csv(path: &PathBuf, rows: &[EpochRow]) -> Result<()> {
             r.epoch, r.train_loss, r.train_top1, r.valid_loss, r.valid_top1, r.valid_top5, r.lr
         ));
     }
-    std::fs::write(path, text).map_err(|e| TrainError::io(path, e))
+    write_file(path, &text)
 }

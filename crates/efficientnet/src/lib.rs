@@ -27,6 +27,7 @@ pub mod arch;
 pub mod blocks;
 mod config;
 mod error;
+pub mod fs;
 pub mod imagenet;
 mod model;
 pub mod preprocess;

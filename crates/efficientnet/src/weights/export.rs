@@ -87,19 +87,10 @@ pub fn export_safetensors(
     write_atomically(path, &bytes)
 }
 
-/// Writes `bytes` next to `path` under a temporary name, then renames it into place, so a
-/// crash never leaves a truncated file at `path`.
+/// [`crate::fs::write_atomically`] with errors naming `path`.
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let io = |source| Error::Io {
+    crate::fs::write_atomically(path, bytes).map_err(|source| Error::Io {
         path: path.to_path_buf(),
         source,
-    };
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".partial");
-    let tmp = std::path::PathBuf::from(tmp);
-    std::fs::write(&tmp, bytes).map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        io(e)
     })
 }

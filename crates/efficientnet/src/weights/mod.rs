@@ -145,10 +145,15 @@ pub fn load_burnpack(model: EfficientNet, path: &Path) -> Result<(EfficientNet, 
 
 /// Saves `model` as a burnpack (`.bpk`), Burn's native format.
 pub fn save_burnpack(model: &EfficientNet, path: &Path) -> Result<()> {
-    model.clone().save_file(path).map_err(|e| Error::Io {
-        path: path.to_path_buf(),
-        source: std::io::Error::other(e.to_string()),
-    })
+    let bytes = model
+        .clone()
+        .into_record()
+        .into_bytes()
+        .map_err(|e| Error::Io {
+            path: path.to_path_buf(),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+    export::write_atomically(path, &bytes)
 }
 
 /// The layout, key prefix and number of classes of a state dict (from its classifier bias).
