@@ -339,3 +339,51 @@ fn ema_augmentations_and_mixing_run_and_resume() {
     assert!((0.0..=100.0).contains(&ema_top1));
     assert_eq!(summary.epochs, 2);
 }
+
+#[test]
+fn a_non_finite_loss_stops_the_run_and_keeps_the_last_checkpoint() {
+    use burn::module::Module;
+    use efficientnet_train::classifier::Classifier;
+    use efficientnet_train::guard::LossGuard;
+
+    let out = scratch("nan");
+    train(&tiny(1), &out, &Device::flex(), false).expect("first epoch");
+    // Poison the epoch-1 weights: a NaN in the stem makes the next loss NaN.
+    let checkpoint = out.join("checkpoint/model-1.bpk");
+    let classes = std::fs::read_to_string(out.join("classes.txt")).expect("classes");
+    let classifier = Classifier {
+        net: efficientnet::EfficientNetConfig::b0()
+            .with_width(0.25)
+            .with_depth(0.34)
+            .with_num_classes(classes.lines().count())
+            .init(&Device::flex()),
+        ema: None,
+        label_smoothing: 0.1,
+        freeze_epochs: 0,
+        guard: LossGuard::default(),
+    }
+    .try_load_file(&checkpoint)
+    .expect("checkpoint loads");
+    let poisoned = efficientnet::tensors::map_float_tensors(classifier, |path, values| {
+        path.contains("stem").then(|| values.mul_scalar(f32::NAN))
+    });
+    poisoned.save_file(&checkpoint).expect("save poisoned");
+    let model_before = std::fs::read(out.join("model.bpk")).expect("model.bpk");
+
+    let err = train(&tiny(2), &out, &Device::flex(), true).expect_err("NaN loss");
+    let message = err.to_string();
+    assert!(
+        message.contains("became NaN at epoch 2, batch 1 (step 13)"),
+        "{message}"
+    );
+    assert!(
+        message.contains("checkpoint of epoch 1 is intact"),
+        "{message}"
+    );
+    // Nothing of the bad epoch was saved; the earlier results are untouched.
+    assert_eq!(last_checkpoint(&out), Some(1));
+    assert_eq!(
+        std::fs::read(out.join("model.bpk")).expect("model.bpk"),
+        model_before
+    );
+}
