@@ -120,6 +120,10 @@ impl EvalTransform {
 /// Largest image side accepted, in pixels (larger claims are refused before decoding).
 pub const MAX_IMAGE_SIDE: u32 = 16_384;
 
+/// Largest decoded image accepted, in bytes (512 MiB: a 11585x11585 RGBA or 16-bit RGB image
+/// fits); decompression bombs claiming more are refused before allocating.
+pub const MAX_DECODED_BYTES: u64 = 512 << 20;
+
 /// Decodes a JPEG, PNG or WebP file of any colour type (grayscale, RGBA, CMYK JPEG, 16-bit),
 /// applying its EXIF orientation. Decompression bombs are refused by size limits.
 pub fn load_image(path: &Path) -> Result<DynamicImage> {
@@ -134,7 +138,8 @@ pub fn load_image(path: &Path) -> Result<DynamicImage> {
         })?
         .with_guessed_format()
         .map_err(|e| fail(e.to_string()))?;
-    let mut limits = Limits::default(); // 512 MiB allocation cap
+    let mut limits = Limits::default();
+    limits.max_alloc = Some(MAX_DECODED_BYTES);
     limits.max_image_width = Some(MAX_IMAGE_SIDE);
     limits.max_image_height = Some(MAX_IMAGE_SIDE);
     reader.limits(limits);
@@ -144,6 +149,15 @@ pub fn load_image(path: &Path) -> Result<DynamicImage> {
         ));
     }
     let mut decoder = reader.into_decoder().map_err(|e| fail(e.to_string()))?;
+    // The header's claim, checked before the pixel buffer is allocated and filled.
+    let (width, height) = decoder.dimensions();
+    if decoder.total_bytes() > MAX_DECODED_BYTES {
+        return Err(fail(format!(
+            "{width}x{height} pixels need {} MiB decoded, over the limit of {} MiB",
+            decoder.total_bytes() >> 20,
+            MAX_DECODED_BYTES >> 20
+        )));
+    }
     let orientation = decoder.orientation().map_err(|e| fail(e.to_string()))?;
     let mut image = DynamicImage::from_decoder(decoder).map_err(|e| fail(e.to_string()))?;
     image.apply_orientation(orientation);

@@ -95,8 +95,49 @@ fn corrupt(path: &Path, reason: impl ToString) -> Error {
     }
 }
 
+/// Modules whose objects a weight pickle may hold besides tensors and plain containers:
+/// torch's own (storages, `torch.Size`, dtypes, devices), ordered dicts, numpy scalars (saved
+/// metrics), `_codecs` (numpy's byte strings) and the `argparse.Namespace` timm saves its
+/// arguments in.
+const PICKLE_ALLOWED_MODULES: [&str; 5] = ["torch", "collections", "numpy", "_codecs", "argparse"];
+
+/// Refuses a pickle that holds objects of any other module (`posix.system`, `builtins.eval`,
+/// a user class): such an object can only come from a call a malicious file asks the
+/// unpickler to make. `pytorch-reader` never makes it (there is no Python here to run it);
+/// the file is refused so that it is not mistaken for a checkpoint either.
+fn refuse_foreign_objects(path: &Path, value: &pytorch_reader::PickleValue) -> Result<()> {
+    use pytorch_reader::PickleValue;
+    match value {
+        PickleValue::Unsupported(name) => {
+            let module = name.split('.').next().unwrap_or_default();
+            if PICKLE_ALLOWED_MODULES.contains(&module) {
+                Ok(())
+            } else {
+                Err(corrupt(
+                    path,
+                    format!(
+                        "the pickle holds a `{name}` object, which no state dict contains \
+                         (a file built to run code when loaded by Python); refused, nothing \
+                         was executed"
+                    ),
+                ))
+            }
+        }
+        PickleValue::List(items) => items
+            .iter()
+            .try_for_each(|v| refuse_foreign_objects(path, v)),
+        PickleValue::Dict(map) => map
+            .values()
+            .try_for_each(|v| refuse_foreign_objects(path, v)),
+        _ => Ok(()),
+    }
+}
+
 fn read_pytorch(path: &Path) -> Result<BTreeMap<String, FileTensor>> {
     use pytorch_reader::DType;
+    let pickle = pytorch_reader::PytorchReader::read_pickle_data(path, None)
+        .map_err(|e| corrupt(path, e))?;
+    refuse_foreign_objects(path, &pickle)?;
     let reader = pytorch_reader::PytorchReader::new(path).map_err(|e| corrupt(path, e))?;
     let mut out = BTreeMap::new();
     for (name, tensor) in reader.tensors() {

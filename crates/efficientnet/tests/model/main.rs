@@ -3,6 +3,7 @@
 mod backward;
 mod drop_path;
 mod forward;
+mod hostile;
 mod images;
 mod padding;
 mod params;

@@ -1,0 +1,51 @@
+//! Hostile files (`scripts/make_hostile_fixtures.py`): pickles that try to run code, shapes
+//! that overflow or claim more data than the file holds, and images whose headers claim more
+//! pixels than the limits allow. Each is a clear error, with nothing executed or allocated.
+
+use efficientnet::Error;
+use efficientnet::preprocess::load_image;
+use efficientnet::weights::read_tensors;
+
+use super::parity::fixture;
+
+fn hostile(name: &str) -> std::path::PathBuf {
+    fixture(&format!("hostile/{name}"))
+}
+
+/// What the evil pickles' `os.system` call would create.
+const MARKER: &str = "/tmp/efficientnet-pickle-executed";
+
+#[test]
+fn pickles_that_call_code_are_refused_not_executed() {
+    let _ = std::fs::remove_file(MARKER);
+    for name in ["evil_zip.pth", "evil_legacy.pth"] {
+        let err = read_tensors(&hostile(name)).expect_err(name);
+        assert!(matches!(err, Error::NotACheckpoint { .. }), "{name}: {err}");
+        assert!(err.to_string().contains(name), "{err}");
+    }
+    assert!(
+        !std::path::Path::new(MARKER).exists(),
+        "a pickle ran its payload"
+    );
+}
+
+#[test]
+fn absurd_tensor_shapes_are_refused_before_allocating() {
+    for name in [
+        "huge_shape.pth",
+        "lying_storage.pth",
+        "huge_shape.safetensors",
+    ] {
+        let err = read_tensors(&hostile(name)).expect_err(name);
+        assert!(matches!(err, Error::NotACheckpoint { .. }), "{name}: {err}");
+    }
+}
+
+#[test]
+fn images_over_the_size_limits_are_refused_before_decoding() {
+    for name in ["huge_side.png", "bomb.png"] {
+        let err = load_image(&hostile(name)).expect_err(name);
+        assert!(matches!(err, Error::Image { .. }), "{name}: {err}");
+        assert!(err.to_string().contains("limit"), "{name}: {err}");
+    }
+}
