@@ -3,6 +3,8 @@
 //! * `cargo xtask ci` — what CI runs (`.ci/run`): fmt check, clippy, the test suite.
 //! * `cargo xtask train [--backend B] [ARGS...]` — `efficientnet train` built with backend B's
 //!   feature; without `--data` it trains a tiny EfficientNet on the built-in synthetic shapes.
+//! * `cargo xtask fuzz [--seconds S] [weights|image]` — libFuzzer on the weight readers and the
+//!   image decoder (nightly + cargo-fuzz).
 //! * `cargo xtask test-slow` — the `#[ignore]`d tests (full-size variants such as B8), which CI skips.
 //! * `cargo xtask parity` — regenerates the PyTorch fixtures, runs the parity tests, exports every
 //!   case from Rust and loads it back in PyTorch with `strict=True` (needs Python with
@@ -33,7 +35,6 @@ enum Task {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         rest: Vec<String>,
     },
-    /// Run the slow `#[ignore]`d tests (full-size B8 and friends).
     /// Regenerate the PyTorch fixtures, run the parity tests, check Rust exports in PyTorch.
     Parity {
         /// Python interpreter with scripts/requirements.txt installed.
@@ -47,6 +48,17 @@ enum Task {
         #[arg(long)]
         full: bool,
     },
+    /// Fuzz the weight-file readers and the image decoder with `cargo fuzz` (libFuzzer; needs
+    /// a nightly toolchain and `cargo install cargo-fuzz`). Crashes land in `fuzz/artifacts/`.
+    Fuzz {
+        /// Seconds per target.
+        #[arg(long, default_value_t = 600)]
+        seconds: u64,
+        /// Targets to run (default: all).
+        #[arg(value_parser = ["weights", "image"])]
+        targets: Vec<String>,
+    },
+    /// Run the slow `#[ignore]`d tests (full-size B8 and friends).
     TestSlow {
         /// Extra arguments for the test binaries (e.g. a test name filter).
         #[arg(trailing_var_arg = true)]
@@ -111,7 +123,12 @@ fn train(cargo: &str, backend: &str, rest: Vec<String>) -> Result<(), String> {
             .any(|a| a == flag || a.starts_with(&format!("{flag}=")))
     };
     let mut args: Vec<String> = Vec::new();
-    if given("--data") {
+    if given("--resume") {
+        // The run's options come from its config.json; only the folder is filled in.
+        if !given("--out") {
+            args.extend(["--out".to_owned(), "runs/synthetic".to_owned()]);
+        }
+    } else if given("--data") {
         if !given("--out") {
             args.extend(["--out".to_owned(), "runs/train".to_owned()]);
         }
@@ -192,6 +209,52 @@ fn parity(cargo: &str, python: &str, no_regenerate: bool, full: bool) -> Result<
     Ok(())
 }
 
+/// Seed inputs of each fuzz target, besides its own growing corpus in `fuzz/corpus/<target>`
+/// (not committed).
+fn fuzz_seeds(target: &str) -> &'static [&'static str] {
+    match target {
+        "weights" => &["fuzz/seeds/weights", "tests/fixtures/hostile"],
+        _ => &["tests/fixtures/images/odd", "tests/fixtures/hostile"],
+    }
+}
+
+fn fuzz(cargo: &str, seconds: u64, targets: Vec<String>) -> Result<(), String> {
+    let targets = if targets.is_empty() {
+        vec!["weights".to_owned(), "image".to_owned()]
+    } else {
+        targets
+    };
+    for target in &targets {
+        let corpus = format!("fuzz/corpus/{target}");
+        std::fs::create_dir_all(root().join(&corpus)).map_err(|e| format!("{corpus}: {e}"))?;
+        // Release build with debug assertions (overflow checks) and AddressSanitizer; 2 GiB
+        // of RSS or a 512 MiB allocation counts as a crash, and so does an input taking 10 s.
+        run(Command::new(cargo)
+            .args([
+                "+nightly",
+                "fuzz",
+                "run",
+                "--debug-assertions",
+                target,
+                &corpus,
+            ])
+            .args(fuzz_seeds(target))
+            .args([
+                "--",
+                &format!("-max_total_time={seconds}"),
+                "-rss_limit_mb=2048",
+                "-malloc_limit_mb=600",
+                "-timeout=10",
+                "-max_len=65536",
+            ]))?;
+    }
+    eprintln!(
+        "xtask: fuzzed {} for {seconds} s each: no crash",
+        targets.join(", ")
+    );
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
@@ -203,6 +266,7 @@ fn main() -> ExitCode {
             no_regenerate,
             full,
         } => parity(&cargo, &python, no_regenerate, full),
+        Task::Fuzz { seconds, targets } => fuzz(&cargo, seconds, targets),
         Task::TestSlow { rest } => run(Command::new(cargo)
             .args(["test", "--workspace", "--", "--ignored"])
             .args(rest)),

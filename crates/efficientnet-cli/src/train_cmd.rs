@@ -127,6 +127,12 @@ impl TrainArgs {
     fn config(&self) -> Result<TrainConfig, String> {
         let mut config = if self.resume {
             let path = self.out.join("config.json");
+            if !path.is_file() {
+                return Err(format!(
+                    "--resume: {} holds no training run (no config.json)",
+                    self.out.display()
+                ));
+            }
             <TrainConfig as burn::config::Config>::load(&path)
                 .map_err(|e| format!("--resume: cannot read {}: {e}", path.display()))?
         } else {

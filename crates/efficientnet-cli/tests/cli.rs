@@ -60,6 +60,10 @@ fn bad_flags_and_unknown_models_fail_cleanly() {
     );
     assert_clean_failure(&run(&["--device", "tpu", "info"]), "unknown device");
     assert_clean_failure(&run(&["info", "--frobnicate"]), "--frobnicate");
+    assert_clean_failure(
+        &run(&["--device", "cuda", "info"]),
+        "not compiled into this binary",
+    );
 }
 
 #[test]
@@ -229,7 +233,7 @@ fn train_resumes_with_the_saved_config() {
     assert!(summary.contains("\"epochs\": 2"), "{summary}");
     assert_clean_failure(
         &run(&["train", "--out", &format!("{out_arg}-missing"), "--resume"]),
-        "config.json",
+        "holds no training run",
     );
     // --freeze-epochs without --pretrained is refused before any work.
     assert_clean_failure(
