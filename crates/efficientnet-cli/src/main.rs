@@ -1,5 +1,6 @@
 //! The `efficientnet` command line.
 
+mod bench;
 mod convert;
 mod device;
 mod info;
@@ -47,6 +48,8 @@ enum Command {
     Export(convert::ExportArgs),
     /// Train on a class-folder / Kaggle ImageNet dataset, or on built-in synthetic data.
     Train(train_cmd::TrainArgs),
+    /// Images/s of inference or a training step (median after warm-up) and peak memory.
+    Bench(bench::BenchArgs),
 }
 
 fn run(cli: Cli) -> Result<(), String> {
@@ -72,6 +75,7 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Import(args) => convert::import(args, &device)?,
         Command::Export(args) => convert::export(args, &device)?,
         Command::Train(args) => train_cmd::run(args, &device)?,
+        Command::Bench(args) => bench::run(args, &device, &device_arg.to_string())?,
     }
     Ok(())
 }

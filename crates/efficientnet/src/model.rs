@@ -182,6 +182,25 @@ impl EfficientNet {
         self
     }
 
+    /// The inference model with every BatchNorm folded into the convolution before it
+    /// (the stem, each block's convolutions, the head): the same evaluation-mode outputs with
+    /// one op less per layer. Not for training (the BatchNorm statistics are gone) nor for
+    /// export to PyTorch layouts (which expect the BatchNorm tensors).
+    pub fn fuse(self) -> Self {
+        Self {
+            stem: self.stem.fuse(),
+            stages: self
+                .stages
+                .into_iter()
+                .map(|stage| Stage {
+                    blocks: stage.blocks.into_iter().map(Block::fuse).collect(),
+                })
+                .collect(),
+            head: self.head.fuse(),
+            ..self
+        }
+    }
+
     /// All blocks in network order.
     pub fn blocks(&self) -> impl Iterator<Item = &Block> {
         self.stages.iter().flat_map(|s| &s.blocks)

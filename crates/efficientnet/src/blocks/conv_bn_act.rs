@@ -1,7 +1,7 @@
 //! Convolution (no bias) -> BatchNorm -> optional activation.
 
 use burn::config::Config;
-use burn::module::Module;
+use burn::module::{Module, Param};
 use burn::nn::conv::Conv2d;
 use burn::nn::{BatchNorm, BatchNormConfig};
 use burn::tensor::{Device, Tensor};
@@ -68,10 +68,12 @@ impl ConvBnActConfig {
                 false,
                 device,
             ),
-            bn: BatchNormConfig::new(self.out_channels)
-                .with_epsilon(self.bn_eps)
-                .with_momentum(self.bn_momentum)
-                .init(device),
+            bn: Some(
+                BatchNormConfig::new(self.out_channels)
+                    .with_epsilon(self.bn_eps)
+                    .with_momentum(self.bn_momentum)
+                    .init(device),
+            ),
             activation: self.activation,
         }
     }
@@ -80,10 +82,11 @@ impl ConvBnActConfig {
 /// `conv -> BN -> act`, the unit every EfficientNet layer is made of.
 #[derive(Module, Debug)]
 pub struct ConvBnAct {
-    /// The convolution (no bias: BN follows).
+    /// The convolution (no bias while BN follows; with the folded BN's bias after
+    /// [`ConvBnAct::fuse`]).
     pub conv: Conv2d,
-    /// Batch normalisation.
-    pub bn: BatchNorm,
+    /// Batch normalisation; `None` once folded into the convolution by [`ConvBnAct::fuse`].
+    pub bn: Option<BatchNorm>,
     /// Activation, `None` for linear projections.
     #[module(skip)]
     pub activation: Option<Activation>,
@@ -94,10 +97,41 @@ impl ConvBnAct {
     /// - input: `[N, C_in, H, W]`
     /// - output: `[N, C_out, ceil(H / s), ceil(W / s)]`
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let x = self.bn.forward(self.conv.forward(x));
+        let x = self.conv.forward(x);
+        let x = match &self.bn {
+            Some(bn) => bn.forward(x),
+            None => x,
+        };
         match self.activation {
             Some(act) => act.forward(x),
             None => x,
+        }
+    }
+
+    /// Folds the BatchNorm's running statistics into the convolution, for inference:
+    /// with `s = gamma / sqrt(var + eps)` per output channel, `w' = w * s` and
+    /// `b' = beta + (b - mean) * s` (`b = 0` without a bias). The result computes the
+    /// evaluation-mode output with one op less; training it would not update BN statistics.
+    pub fn fuse(self) -> Self {
+        let Some(bn) = self.bn else {
+            return self;
+        };
+        let mut conv = self.conv;
+        let scale = bn.gamma.val() / bn.running_var.value().add_scalar(bn.epsilon).sqrt(); // [C_out]
+        let shift = match conv.bias.take() {
+            Some(bias) => bias.val() - bn.running_mean.value(),
+            None => bn.running_mean.value().neg(),
+        };
+        let bias = bn.beta.val() + shift * scale.clone(); // [C_out]
+        let [out_channels] = scale.dims();
+        conv.weight = conv
+            .weight
+            .map(|w| w * scale.reshape([out_channels, 1, 1, 1])); // [C_out, C_in / g, k, k]
+        conv.bias = Some(Param::from_tensor(bias));
+        Self {
+            conv,
+            bn: None,
+            activation: self.activation,
         }
     }
 }

@@ -56,4 +56,13 @@ impl FusedMbConv {
             x
         }
     }
+
+    /// Folds every BatchNorm into its convolution ([`ConvBnAct::fuse`]).
+    pub fn fuse(self) -> Self {
+        Self {
+            conv: self.conv.fuse(),
+            project: self.project.map(ConvBnAct::fuse),
+            ..self
+        }
+    }
 }

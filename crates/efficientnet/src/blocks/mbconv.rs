@@ -67,4 +67,14 @@ impl MbConv {
             x
         }
     }
+
+    /// Folds every BatchNorm into its convolution ([`ConvBnAct::fuse`]).
+    pub fn fuse(self) -> Self {
+        Self {
+            expand: self.expand.map(ConvBnAct::fuse),
+            depthwise: self.depthwise.fuse(),
+            project: self.project.fuse(),
+            ..self
+        }
+    }
 }

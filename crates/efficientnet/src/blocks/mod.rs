@@ -63,6 +63,14 @@ impl Block {
         }
     }
 
+    /// Folds every BatchNorm of the block into its convolution, for inference.
+    pub fn fuse(self) -> Self {
+        match self {
+            Block::MbConv(b) => Block::MbConv(b.fuse()),
+            Block::FusedMbConv(b) => Block::FusedMbConv(b.fuse()),
+        }
+    }
+
     /// The stochastic-depth layer of the block's residual branch.
     pub fn drop_path(&self) -> &DropPath {
         match self {

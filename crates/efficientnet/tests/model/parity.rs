@@ -173,6 +173,27 @@ fn pytorch_zip_wrapped_and_legacy_checkpoints_load() {
         .assert_eq(&b.forward(x).into_data(), true);
 }
 
+/// `fuse()` (BatchNorm folded into the convolutions) keeps every case's logits within 1e-5 of
+/// PyTorch's unfused model's range, and removes the BatchNorm tensors.
+#[test]
+fn fused_models_match_pytorch() {
+    use burn::module::Module;
+    for case in CASES {
+        let model = load(case, &format!("{case}.weights.safetensors"));
+        let params = model.num_params();
+        let fused = model.fuse();
+        assert!(
+            fused.num_params() < params,
+            "{case}: BatchNorm tensors are gone"
+        );
+        let io = read_tensors(&parity_fixture(&format!("{case}.io.safetensors"))).expect("io");
+        let logits = fused.forward(tensor(&io, "input"));
+        let err = relative_error(logits, tensor(&io, "logits"));
+        assert!(err <= 1e-5, "{case} fused: relative error {err}");
+        eprintln!("{case} fused: logits relative error {err:.2e}");
+    }
+}
+
 /// Writes every fixture case, imported from PyTorch's file, back out in its own layout to
 /// `$EFFICIENTNET_EXPORT_DIR` (default: the temp dir), for `scripts/check_export.py` to load
 /// with `strict=True` and compare logits. Run by `cargo xtask parity`.
