@@ -3,6 +3,8 @@
 //! * `cargo xtask ci` — what CI runs (`.ci/run`): fmt check, clippy, the test suite.
 //! * `cargo xtask train [--backend B] [ARGS...]` — `efficientnet train` built with backend B's
 //!   feature; without `--data` it trains a tiny EfficientNet on the built-in synthetic shapes.
+//! * `cargo xtask bench [--vs-torch]` — `efficientnet bench` on the standard configurations
+//!   (release build), side by side with PyTorch (`scripts/bench_torch.py`).
 //! * `cargo xtask fuzz [--seconds S] [weights|image]` — libFuzzer on the weight readers and the
 //!   image decoder (nightly + cargo-fuzz).
 //! * `cargo xtask test-slow` — the `#[ignore]`d tests (full-size variants such as B8), which CI skips.
@@ -47,6 +49,23 @@ enum Task {
         /// target/fixtures-full instead of the committed reduced-size fixtures.
         #[arg(long)]
         full: bool,
+    },
+    /// Benchmarks: `efficientnet bench` (release build) on the standard configurations, and
+    /// with `--vs-torch` the same configurations in PyTorch (`scripts/bench_torch.py`), run
+    /// back to back and interleaved, then one table of ratios (ours / PyTorch).
+    Bench {
+        /// Also run PyTorch and print ratios.
+        #[arg(long)]
+        vs_torch: bool,
+        /// Python interpreter with torch and torchvision.
+        #[arg(long, default_value = "python3")]
+        python: String,
+        /// Timed iterations per measurement (after 3 untimed).
+        #[arg(long, default_value_t = 10)]
+        iters: usize,
+        /// Measurements of each configuration per side (interleaved); the best is reported.
+        #[arg(long, default_value_t = 2)]
+        repeats: usize,
     },
     /// Fuzz the weight-file readers and the image decoder with `cargo fuzz` (libFuzzer; needs
     /// a nightly toolchain and `cargo install cargo-fuzz`). Crashes land in `fuzz/artifacts/`.
@@ -209,6 +228,152 @@ fn parity(cargo: &str, python: &str, no_regenerate: bool, full: bool) -> Result<
     Ok(())
 }
 
+/// The benchmark configurations: (label, model, batch, resolution, mode, fused).
+const BENCH_CONFIGS: [(&str, &str, usize, usize, &str, bool); 6] = [
+    (
+        "B0 inference, batch 1, 224 px",
+        "efficientnet_b0",
+        1,
+        224,
+        "infer",
+        false,
+    ),
+    (
+        "B0 inference fused, batch 1, 224 px",
+        "efficientnet_b0",
+        1,
+        224,
+        "infer",
+        true,
+    ),
+    (
+        "B0 inference, batch 16, 224 px",
+        "efficientnet_b0",
+        16,
+        224,
+        "infer",
+        false,
+    ),
+    (
+        "B0 inference fused, batch 16, 224 px",
+        "efficientnet_b0",
+        16,
+        224,
+        "infer",
+        true,
+    ),
+    (
+        "B0 training step, batch 32, 128 px",
+        "efficientnet_b0",
+        32,
+        128,
+        "train",
+        false,
+    ),
+    (
+        "V2-S inference, batch 1, 384 px",
+        "efficientnet_v2_s",
+        1,
+        384,
+        "infer",
+        false,
+    ),
+];
+
+/// One measurement's images/s and peak RSS (MiB), from a bench command's JSON output.
+fn measure(cmd: &mut Command) -> Result<(f64, f64), String> {
+    eprintln!("xtask: running {cmd:?}");
+    let output = cmd
+        .current_dir(root())
+        .output()
+        .map_err(|e| format!("could not start {cmd:?}: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "{cmd:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .map_err(|e| format!("{cmd:?} printed no JSON report: {e}"))?;
+    let number = |key: &str| {
+        report[key]
+            .as_f64()
+            .ok_or_else(|| format!("{cmd:?}: report lacks `{key}`"))
+    };
+    Ok((number("images_per_second")?, number("peak_rss_mib")?))
+}
+
+fn bench(cargo: &str, python: Option<&str>, iters: usize, repeats: usize) -> Result<(), String> {
+    run(Command::new(cargo).args(["build", "--release", "-p", "efficientnet-cli"]))?;
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"));
+    let ours = target.join("release").join("efficientnet");
+    let iters = iters.to_string();
+    let mut rows = Vec::new();
+    for (label, model, batch, resolution, mode, fused) in BENCH_CONFIGS {
+        let (batch, resolution) = (batch.to_string(), resolution.to_string());
+        let common = [
+            "--model",
+            model,
+            "--batch-size",
+            &batch,
+            "--resolution",
+            &resolution,
+            "--mode",
+            mode,
+            "--iters",
+            &iters,
+            "--json",
+        ];
+        // Best of the repeats on each side, interleaved so both see the same machine state.
+        let (mut best_ours, mut best_torch) = ((0.0_f64, f64::MAX), None::<(f64, f64)>);
+        for _ in 0..repeats.max(1) {
+            let mut cmd = Command::new(&ours);
+            cmd.args(["--device", "flex", "bench"]).args(common);
+            if fused {
+                cmd.arg("--fuse");
+            }
+            let (rate, rss) = measure(&mut cmd)?;
+            best_ours = (best_ours.0.max(rate), best_ours.1.min(rss));
+            if let Some(python) = python {
+                let (rate, rss) = measure(
+                    Command::new(python)
+                        .arg("scripts/bench_torch.py")
+                        .args(common),
+                )?;
+                let (r, m) = best_torch.unwrap_or((0.0, f64::MAX));
+                best_torch = Some((r.max(rate), m.min(rss)));
+            }
+        }
+        rows.push((label, best_ours, best_torch));
+    }
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    println!(
+        "\n{threads} threads; images/s (best of {repeats}, each the median of {iters} timed iterations), peak RSS in MiB\n"
+    );
+    if python.is_some() {
+        println!(
+            "| configuration | ours img/s | PyTorch img/s | speed ratio | ours MiB | PyTorch MiB | memory ratio |"
+        );
+        println!("|---|---:|---:|---:|---:|---:|---:|");
+    } else {
+        println!("| configuration | img/s | peak MiB |");
+        println!("|---|---:|---:|");
+    }
+    for (label, (rate, rss), torch) in rows {
+        match torch {
+            Some((t_rate, t_rss)) => println!(
+                "| {label} | {rate:.1} | {t_rate:.1} | {:.2}x | {rss:.0} | {t_rss:.0} | {:.2}x |",
+                rate / t_rate,
+                rss / t_rss
+            ),
+            None => println!("| {label} | {rate:.1} | {rss:.0} |"),
+        }
+    }
+    Ok(())
+}
+
 /// Seed inputs of each fuzz target, besides its own growing corpus in `fuzz/corpus/<target>`
 /// (not committed).
 fn fuzz_seeds(target: &str) -> &'static [&'static str] {
@@ -267,6 +432,12 @@ fn main() -> ExitCode {
             full,
         } => parity(&cargo, &python, no_regenerate, full),
         Task::Fuzz { seconds, targets } => fuzz(&cargo, seconds, targets),
+        Task::Bench {
+            vs_torch,
+            python,
+            iters,
+            repeats,
+        } => bench(&cargo, vs_torch.then_some(python.as_str()), iters, repeats),
         Task::TestSlow { rest } => run(Command::new(cargo)
             .args(["test", "--workspace", "--", "--ignored"])
             .args(rest)),

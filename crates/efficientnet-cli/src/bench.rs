@@ -41,6 +41,9 @@ pub struct BenchArgs {
     /// Timed iterations; the median is reported.
     #[arg(long, default_value_t = 10)]
     iters: usize,
+    /// Inference with every BatchNorm folded into its convolution (`EfficientNet::fuse`).
+    #[arg(long)]
+    fuse: bool,
     /// Print JSON instead of a line.
     #[arg(long)]
     json: bool,
@@ -53,6 +56,8 @@ pub struct BenchReport {
     pub model: String,
     /// `infer` or `train`.
     pub mode: Mode,
+    /// Whether BatchNorm was folded into the convolutions (inference only).
+    pub fused: bool,
     /// Device, as `--device` spells it.
     pub device: String,
     /// Images per iteration.
@@ -109,6 +114,9 @@ pub fn run(args: BenchArgs, device: &Device, device_name: &str) -> Result<(), St
     }
     let config = args.model.config();
     let resolution = args.resolution.unwrap_or(config.resolution);
+    if args.fuse && args.mode == Mode::Train {
+        return Err("--fuse is for inference: a fused model has no BatchNorm to train".into());
+    }
     if resolution < 32 {
         return Err(format!("--resolution {resolution} is below 32 pixels"));
     }
@@ -116,7 +124,10 @@ pub fn run(args: BenchArgs, device: &Device, device_name: &str) -> Result<(), St
     let sync = |device: &Device| device.sync().map_err(|e| format!("device: {e:?}"));
     let times = match args.mode {
         Mode::Infer => {
-            let model = config.try_init(device).map_err(|e| e.to_string())?;
+            let mut model = config.try_init(device).map_err(|e| e.to_string())?;
+            if args.fuse {
+                model = model.fuse();
+            }
             let x = Tensor::<4>::random(
                 [n, 3, resolution, resolution],
                 Distribution::Default,
@@ -160,6 +171,7 @@ pub fn run(args: BenchArgs, device: &Device, device_name: &str) -> Result<(), St
     let report = BenchReport {
         model: args.model.to_string(),
         mode: args.mode,
+        fused: args.fuse,
         device: device_name.to_owned(),
         batch_size: n,
         resolution,
@@ -176,9 +188,13 @@ pub fn run(args: BenchArgs, device: &Device, device_name: &str) -> Result<(), St
         println!("{text}");
     } else {
         println!(
-            "{} {:?} batch {} at {} px on {}: {:.1} images/s (median {:.1} ms of {}, min {:.1}, max {:.1}), peak RSS {}",
+            "{} {}{} batch {} at {} px on {}: {:.1} images/s (median {:.1} ms of {}, min {:.1}, max {:.1}), peak RSS {}",
             report.model,
-            report.mode,
+            match report.mode {
+                Mode::Infer => "inference",
+                Mode::Train => "training step",
+            },
+            if report.fused { " (fused)" } else { "" },
             n,
             resolution,
             report.device,
