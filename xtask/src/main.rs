@@ -3,6 +3,7 @@
 //! * `cargo xtask ci` — what CI runs (`.ci/run`): fmt check, clippy, the test suite.
 //! * `cargo xtask train [--backend B] [ARGS...]` — `efficientnet train` built with backend B's
 //!   feature; without `--data` it trains a tiny EfficientNet on the built-in synthetic shapes.
+//! * `cargo xtask docs` — the SVG figures of `docs/` from the configs and `docs/bench.json`.
 //! * `cargo xtask bench [--vs-torch]` — `efficientnet bench` on the standard configurations
 //!   (release build), side by side with PyTorch (`scripts/bench_torch.py`).
 //! * `cargo xtask fuzz [--seconds S] [weights|image]` — libFuzzer on the weight readers and the
@@ -11,6 +12,9 @@
 //! * `cargo xtask parity` — regenerates the PyTorch fixtures, runs the parity tests, exports every
 //!   case from Rust and loads it back in PyTorch with `strict=True` (needs Python with
 //!   `scripts/requirements.txt`; `--python` picks the interpreter).
+
+mod docs;
+mod svg;
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};
@@ -50,6 +54,8 @@ enum Task {
         #[arg(long)]
         full: bool,
     },
+    /// The figures of `docs/` (SVG), from the model configs and `docs/bench.json`.
+    Docs,
     /// Benchmarks: `efficientnet bench` (release build) on the standard configurations, and
     /// with `--vs-torch` the same configurations in PyTorch (`scripts/bench_torch.py`), run
     /// back to back and interleaved, then one table of ratios (ours / PyTorch).
@@ -431,6 +437,7 @@ fn main() -> ExitCode {
             no_regenerate,
             full,
         } => parity(&cargo, &python, no_regenerate, full),
+        Task::Docs => docs::generate(&root()),
         Task::Fuzz { seconds, targets } => fuzz(&cargo, seconds, targets),
         Task::Bench {
             vs_torch,

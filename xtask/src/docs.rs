@@ -1,0 +1,427 @@
+//! `cargo xtask docs`: the figures of `docs/how-efficientnet-works.md`, generated from the
+//! model configs (channels, kernels, parameters, MACs), the published accuracies below and the
+//! measured benchmark table `docs/bench.json` (written by `cargo xtask bench --vs-torch`).
+
+use std::path::Path;
+
+use efficientnet::arch::{BlockKind, BlockPlan};
+use efficientnet::{EfficientNetConfig, Variant};
+
+use crate::svg::{Anchor, Chart, Series, Svg};
+
+/// Published ImageNet top-1 (%): the EfficientNet paper (Tan & Le, 2019, v1 table 2) for
+/// B0–B7, the TF EfficientNet-Lite README (FP32) for Lite0–4, and the automl EfficientNetV2
+/// README for V2-B0–B3 and S/M/L (ImageNet-1k training).
+const PUBLISHED_TOP1: [(Variant, f64); 20] = [
+    (Variant::B0, 76.3),
+    (Variant::B1, 78.8),
+    (Variant::B2, 79.8),
+    (Variant::B3, 81.1),
+    (Variant::B4, 82.6),
+    (Variant::B5, 83.3),
+    (Variant::B6, 84.0),
+    (Variant::B7, 84.4),
+    (Variant::Lite0, 75.1),
+    (Variant::Lite1, 76.7),
+    (Variant::Lite2, 77.6),
+    (Variant::Lite3, 79.8),
+    (Variant::Lite4, 81.5),
+    (Variant::V2B0, 78.7),
+    (Variant::V2B1, 79.8),
+    (Variant::V2B2, 80.5),
+    (Variant::V2B3, 82.1),
+    (Variant::V2S, 83.9),
+    (Variant::V2M, 85.2),
+    (Variant::V2L, 85.7),
+];
+
+fn family(v: Variant) -> usize {
+    let name = format!("{v:?}");
+    if name.starts_with("Lite") {
+        1
+    } else if name.starts_with("V2") {
+        2
+    } else {
+        0
+    }
+}
+
+fn short(v: Variant) -> String {
+    format!("{v:?}").replace("V2", "V2-")
+}
+
+/// Top-1 against parameters (millions) or MACs (billions), one series per family.
+fn accuracy_chart(per: &str, x_label: &str, x: impl Fn(&EfficientNetConfig) -> f64) -> String {
+    let names = [
+        "EfficientNet B0–B7",
+        "EfficientNet-Lite0–4",
+        "EfficientNetV2",
+    ];
+    let colours = ["#1f77b4", "#2ca02c", "#d62728"];
+    let series = (0..3)
+        .map(|f| Series {
+            label: names[f].to_owned(),
+            colour: colours[f],
+            points: PUBLISHED_TOP1
+                .iter()
+                .filter(|(v, _)| family(*v) == f)
+                .map(|(v, top1)| (x(&v.config()), *top1, short(*v)))
+                .collect(),
+            line: true,
+        })
+        .collect();
+    Chart {
+        title: format!("ImageNet top-1 vs {per}"),
+        x_label: x_label.to_owned(),
+        y_label: "top-1 % (published)".to_owned(),
+        log_x: true,
+        series,
+    }
+    .render(760.0, 440.0)
+}
+
+/// Width, depth and resolution multipliers of B0–B7 against the compound coefficient's
+/// ideal `alpha^phi, beta^phi, gamma^phi` (alpha 1.2, beta 1.1, gamma 1.15).
+fn compound_scaling_chart() -> String {
+    let v1 = [
+        Variant::B0,
+        Variant::B1,
+        Variant::B2,
+        Variant::B3,
+        Variant::B4,
+        Variant::B5,
+        Variant::B6,
+        Variant::B7,
+    ];
+    let configs: Vec<(usize, EfficientNetConfig)> = v1
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (i, v.config()))
+        .collect();
+    let measured = |label: &str, colour, f: fn(&EfficientNetConfig) -> f64| Series {
+        label: label.to_owned(),
+        colour,
+        points: configs
+            .iter()
+            .map(|(i, c)| (*i as f64, f(c), format!("{:.2}", f(c))))
+            .collect(),
+        line: true,
+    };
+    Chart {
+        title: "Compound scaling of B0–B7 (x = variant index)".to_owned(),
+        x_label: "variant: 0 = B0 ... 7 = B7".to_owned(),
+        y_label: "multiplier over B0".to_owned(),
+        log_x: false,
+        series: vec![
+            measured("depth d", "#1f77b4", |c| c.depth),
+            measured("width w", "#ff7f0e", |c| c.width),
+            measured("resolution r/224", "#2ca02c", |c| {
+                c.resolution as f64 / 224.0
+            }),
+        ],
+    }
+    .render(760.0, 440.0)
+}
+
+/// A block as a vertical flow chart, with the channel counts of `block`.
+fn block_diagram(title: &str, block: &BlockPlan, side: usize) -> String {
+    let mut steps: Vec<(&str, String, &str)> = Vec::new();
+    let (cin, mid, cout, k) = (
+        block.in_channels,
+        block.mid_channels,
+        block.out_channels,
+        block.kernel,
+    );
+    let s = block.stride;
+    let out_side = side.div_ceil(s);
+    match block.kind {
+        BlockKind::MbConv => {
+            if block.has_expansion() {
+                steps.push((
+                    "1x1 conv, BN, SiLU",
+                    format!("expand {cin} -> {mid} channels"),
+                    "#dbe9f6",
+                ));
+            }
+            steps.push((
+                "depthwise conv, BN, SiLU",
+                format!("{k}x{k}, stride {s}, one filter per channel ({mid})"),
+                "#fde2c8",
+            ));
+            if let Some(se) = block.se_channels {
+                steps.push((
+                    "squeeze-excitation",
+                    format!("{mid} -> {se} -> {mid}, channel gates"),
+                    "#e3f1dc",
+                ));
+            }
+            steps.push((
+                "1x1 conv, BN (no activation)",
+                format!("project {mid} -> {cout} channels"),
+                "#dbe9f6",
+            ));
+        }
+        BlockKind::FusedMbConv => {
+            steps.push((
+                "full conv, BN, SiLU",
+                format!("{k}x{k}, stride {s}, {cin} -> {mid} channels"),
+                "#fde2c8",
+            ));
+            if mid != cout {
+                steps.push((
+                    "1x1 conv, BN (no activation)",
+                    format!("project {mid} -> {cout} channels"),
+                    "#dbe9f6",
+                ));
+            }
+        }
+    }
+    let residual = block.has_residual();
+    if residual {
+        steps.push((
+            "stochastic depth",
+            format!(
+                "drop the branch per sample (p = {:.3} here)",
+                block.drop_path
+            ),
+            "#eeeeee",
+        ));
+    }
+    let (width, step_h, gap) = (520.0, 46.0, 26.0);
+    let height = 110.0 + (steps.len() as f64 + 1.0) * (step_h + gap) + 30.0;
+    let mut svg = Svg::new(width, height);
+    let cx = width / 2.0 - 20.0;
+    svg.text(width / 2.0, 24.0, 16.0, Anchor::Middle, title);
+    let mut y = 60.0;
+    svg.node(
+        (cx, y),
+        (300.0, 34.0),
+        "#ffffff",
+        &format!("input [N, {cin}, {side}, {side}]"),
+        "",
+    );
+    let input_y = y;
+    let mut half = 17.0; // half the height of the box above
+    for (label, detail, fill) in &steps {
+        svg.arrow(cx, y + half, cx, y + step_h + gap - step_h / 2.0);
+        y += step_h + gap;
+        half = step_h / 2.0;
+        svg.node((cx, y), (360.0, step_h), fill, label, detail);
+    }
+    let last = y;
+    y += step_h + gap;
+    if residual {
+        svg.arrow(cx, last + half, cx, y - 13.0);
+        svg.ring(cx, y, 13.0);
+        svg.text(cx, y + 6.0, 18.0, Anchor::Middle, "+");
+        let skip_x = cx + 215.0;
+        svg.line(cx + 150.0, input_y, skip_x, input_y, "#444", 1.5);
+        svg.line(skip_x, input_y, skip_x, y, "#444", 1.5);
+        svg.arrow(skip_x, y, cx + 13.0, y);
+        svg.text(
+            skip_x + 6.0,
+            (input_y + y) / 2.0,
+            12.0,
+            Anchor::Start,
+            "identity",
+        );
+        svg.arrow(cx, y + 13.0, cx, y + 13.0 + gap);
+        y += 13.0 + gap + 17.0;
+    } else {
+        svg.arrow(cx, last + half, cx, y - 17.0);
+    }
+    svg.node(
+        (cx, y),
+        (300.0, 34.0),
+        "#ffffff",
+        &format!("output [N, {cout}, {out_side}, {out_side}]"),
+        "",
+    );
+    svg.finish()
+}
+
+/// Squeeze-and-excitation on `block`'s channels.
+fn se_diagram(block: &BlockPlan, side: usize) -> String {
+    let (mid, se) = (block.mid_channels, block.se_channels.unwrap_or(1));
+    let side = side.div_ceil(block.stride);
+    let mut svg = Svg::new(860.0, 250.0);
+    svg.text(
+        430.0,
+        24.0,
+        16.0,
+        Anchor::Middle,
+        "Squeeze-and-excitation (Hu et al., 2018) as in EfficientNet",
+    );
+    let y = 80.0;
+    let xs = [85.0, 255.0, 425.0, 595.0, 765.0];
+    svg.node(
+        (xs[0], y),
+        (150.0, 46.0),
+        "#ffffff",
+        "x",
+        &format!("[N, {mid}, {side}, {side}]"),
+    );
+    svg.node(
+        (xs[1], y),
+        (150.0, 46.0),
+        "#e3f1dc",
+        "global mean",
+        &format!("[N, {mid}, 1, 1]"),
+    );
+    svg.node(
+        (xs[2], y),
+        (150.0, 46.0),
+        "#dbe9f6",
+        "1x1 conv, SiLU",
+        &format!("{mid} -> {se}"),
+    );
+    svg.node(
+        (xs[3], y),
+        (150.0, 46.0),
+        "#dbe9f6",
+        "1x1 conv, sigmoid",
+        &format!("{se} -> {mid}"),
+    );
+    svg.node(
+        (xs[4], y + 110.0),
+        (150.0, 46.0),
+        "#fde2c8",
+        "x * gate",
+        &format!("[N, {mid}, {side}, {side}]"),
+    );
+    for i in 0..3 {
+        svg.arrow(xs[i] + 75.0, y, xs[i + 1] - 75.0, y);
+    }
+    svg.arrow(xs[3], y + 23.0, xs[4] - 30.0, y + 110.0 - 23.0);
+    svg.line(xs[0], y + 23.0, xs[0], y + 110.0, "#444", 1.5);
+    svg.arrow(xs[0], y + 110.0, xs[4] - 75.0, y + 110.0);
+    svg.text(
+        430.0,
+        y + 150.0,
+        12.0,
+        Anchor::Middle,
+        &format!(
+            "squeeze width = 1/4 of the block's input channels ({se}), not of the expanded {mid}"
+        ),
+    );
+    svg.finish()
+}
+
+/// Measured images/s (ours and PyTorch) from `docs/bench.json`, as horizontal bars.
+fn throughput_chart(bench: &serde_json::Value) -> Option<String> {
+    let rows = bench["rows"].as_array()?;
+    let machine = bench["machine"].as_str().unwrap_or("");
+    let (width, bar, gap, left) = (860.0, 16.0, 18.0, 300.0);
+    let height = 90.0 + rows.len() as f64 * (2.0 * bar + gap) + 30.0;
+    let max = rows
+        .iter()
+        .flat_map(|r| [r["ours"].as_f64(), r["torch"].as_f64()])
+        .flatten()
+        .fold(0.0, f64::max)
+        .max(1e-9);
+    let mut svg = Svg::new(width, height);
+    svg.text(
+        width / 2.0,
+        24.0,
+        16.0,
+        Anchor::Middle,
+        "Measured throughput, images/s (higher is better)",
+    );
+    svg.text(width / 2.0, 44.0, 11.0, Anchor::Middle, machine);
+    let scale = (width - left - 90.0) / max;
+    let mut y = 70.0;
+    for row in rows {
+        let label = row["config"].as_str().unwrap_or("?");
+        svg.text(left - 10.0, y + bar + 4.0, 12.0, Anchor::End, label);
+        for (key, colour, name) in [
+            ("ours", "#1f77b4", "Burn (flex)"),
+            ("torch", "#ff7f0e", "PyTorch"),
+        ] {
+            if let Some(v) = row[key].as_f64() {
+                svg.rect(left, y, v * scale, bar, colour, "none");
+                svg.text(
+                    left + v * scale + 6.0,
+                    y + bar - 3.0,
+                    11.0,
+                    Anchor::Start,
+                    &format!("{v:.1} ({name})"),
+                );
+            }
+            y += bar;
+        }
+        y += gap;
+    }
+    Some(svg.finish())
+}
+
+/// The input side (pixels) of block `block` of stage `stage` at the config's resolution.
+fn input_side(config: &EfficientNetConfig, stage: usize, block: usize) -> usize {
+    let plan = config.plan();
+    let mut side = config.resolution.div_ceil(2); // the stem's stride 2
+    for (s, blocks) in plan.stages.iter().enumerate() {
+        for (b, plan) in blocks.iter().enumerate() {
+            if (s, b) == (stage, block) {
+                return side;
+            }
+            side = side.div_ceil(plan.stride);
+        }
+    }
+    side
+}
+
+/// Writes every figure into `docs/img/`.
+pub fn generate(root: &Path) -> Result<(), String> {
+    let dir = root.join("docs").join("img");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let write = |name: &str, text: String| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+        eprintln!("xtask: wrote {}", path.display());
+        Ok::<(), String>(())
+    };
+    write("compound-scaling.svg", compound_scaling_chart())?;
+    write(
+        "top1-vs-params.svg",
+        accuracy_chart("parameters", "parameters (millions, log scale)", |c| {
+            c.num_params() as f64 / 1e6
+        }),
+    )?;
+    write(
+        "top1-vs-macs.svg",
+        accuracy_chart(
+            "MACs",
+            "multiply-accumulates at the native resolution (billions, log scale)",
+            |c| c.macs() as f64 / 1e9,
+        ),
+    )?;
+    // A residual MBConv with SE: B0 stage 3 (index 2), block 2.
+    let b0 = EfficientNetConfig::b0();
+    let (block, side) = (&b0.plan().stages[2][1], input_side(&b0, 2, 1));
+    write(
+        "mbconv.svg",
+        block_diagram("MBConv (B0, stage 3, block 2)", block, side),
+    )?;
+    write("squeeze-excitation.svg", se_diagram(block, side))?;
+    // A residual Fused-MBConv: V2-S stage 2 (index 1), block 2.
+    let v2s = EfficientNetConfig::v2_s();
+    let (block, side) = (&v2s.plan().stages[1][1], input_side(&v2s, 1, 1));
+    write(
+        "fused-mbconv.svg",
+        block_diagram("Fused-MBConv (V2-S, stage 2, block 2)", block, side),
+    )?;
+    let bench_path = root.join("docs").join("bench.json");
+    match std::fs::read(&bench_path) {
+        Ok(bytes) => {
+            let bench: serde_json::Value = serde_json::from_slice(&bytes)
+                .map_err(|e| format!("{}: {e}", bench_path.display()))?;
+            let chart = throughput_chart(&bench)
+                .ok_or_else(|| format!("{}: no `rows`", bench_path.display()))?;
+            write("throughput.svg", chart)?;
+        }
+        Err(_) => eprintln!(
+            "xtask: no {}; run `cargo xtask bench --vs-torch` for the throughput figure",
+            bench_path.display()
+        ),
+    }
+    Ok(())
+}
