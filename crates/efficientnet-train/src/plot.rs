@@ -39,8 +39,9 @@ const SCALE: u32 = 2; // 16-px glyphs
 const BLACK: [u8; 3] = [0, 0, 0];
 const GREY: [u8; 3] = [200, 200, 200];
 
-/// Draws `text` with its top-left corner at `(x, y)`.
-fn text(img: &mut RgbImage, x: u32, y: u32, s: &str, colour: [u8; 3]) {
+/// Draws `s` in 16-px glyphs (8x8 doubled; ASCII) with its top-left corner at `(x, y)`,
+/// clipped to the image.
+pub fn draw_text(img: &mut RgbImage, x: u32, y: u32, s: &str, colour: [u8; 3]) {
     for (i, ch) in s.chars().enumerate() {
         let glyph = BASIC_LEGACY[(ch as usize).min(127)];
         for (row, bits) in glyph.iter().enumerate() {
@@ -102,10 +103,10 @@ fn label(v: f64) -> String {
 fn draw_panel(img: &mut RgbImage, x_off: u32, panel: &Panel) {
     let (x0, y0) = (x_off + LEFT, TOP);
     let (x1, y1) = (x_off + PANEL_W - RIGHT, PANEL_H - BOTTOM);
-    text(img, x_off + LEFT, 4, &panel.title, BLACK);
+    draw_text(img, x_off + LEFT, 4, &panel.title, BLACK);
     let mut legend_x = x_off + LEFT;
     for s in &panel.series {
-        text(img, legend_x, 24, &s.label, s.colour);
+        draw_text(img, legend_x, 24, &s.label, s.colour);
         legend_x += (s.label.len() as u32 + 1) * 8 * SCALE;
     }
     let values: Vec<f64> = panel
