@@ -324,6 +324,10 @@ fn remove_logs_after(out: &Path, epoch: usize) -> Result<()> {
 }
 
 /// Runs (or with `resume`, continues) a training run writing into `out`.
+///
+/// The run is reproducible from `config.seed` (and a resumed run continues exactly) as long as
+/// no other training draws from the same backend's random generator in this process at the
+/// same time (flex seeds one generator per process).
 pub fn train(config: &TrainConfig, out: &Path, device: &Device, resume: bool) -> Result<Summary> {
     let started = Instant::now();
     let name: ModelName = config.model.parse()?;

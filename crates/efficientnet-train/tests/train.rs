@@ -8,6 +8,16 @@ use efficientnet_train::train::last_checkpoint;
 use efficientnet_train::{TrainConfig, TrainError, train};
 use image::{Rgb, RgbImage};
 
+/// Training runs in this binary take turns: the flex backend's random generator is global to
+/// the process, so two runs drawing from it at once would perturb each other's dropout and
+/// stochastic-depth draws (one run per process, as the CLI does, is reproducible).
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir()
         .join(format!("efficientnet-train-test-{}", std::process::id()))
@@ -52,6 +62,7 @@ fn csv_column(out: &Path, column: &str) -> Vec<f64> {
 
 #[test]
 fn loss_falls_and_every_artifact_is_written() {
+    let _serial = serial();
     let out = scratch("loss-falls");
     let summary = train(&tiny(3), &out, &Device::flex(), false).expect("training runs");
     assert_eq!(summary.epochs, 3);
@@ -105,6 +116,7 @@ fn trained_model(run: &Path) -> efficientnet::EfficientNet {
 
 #[test]
 fn resume_repeats_an_uninterrupted_run_bit_for_bit() {
+    let _serial = serial();
     // Every stateful part on: EMA, RandAugment, random erasing, Mixup/CutMix, dropout and
     // stochastic depth (B0's defaults), the cosine schedule mid-way, RMSProp-TF's state.
     let config = tiny(3)
@@ -230,6 +242,7 @@ fn kaggle_layout_loads_with_the_right_labels() {
 
 #[test]
 fn folder_errors_are_clear_and_bad_files_are_skipped() {
+    let _serial = serial();
     let missing = data::folder(Path::new("/nonexistent/dataset")).expect_err("missing");
     assert!(matches!(missing, TrainError::Data(_)), "{missing}");
 
@@ -266,6 +279,7 @@ fn folder_errors_are_clear_and_bad_files_are_skipped() {
 
 #[test]
 fn fine_tuning_starts_from_pretrained_weights_with_a_new_head() {
+    let _serial = serial();
     use efficientnet::EfficientNetConfig;
     use efficientnet::weights::{Layout, Precision, export_safetensors};
     // "Pretrained": a 10-class model of the tiny architecture, saved in timm layout.
@@ -323,6 +337,7 @@ fn fine_tuning_starts_from_pretrained_weights_with_a_new_head() {
 
 #[test]
 fn ema_augmentations_and_mixing_run_and_resume() {
+    let _serial = serial();
     let out = scratch("ema");
     let config = tiny(2)
         .with_ema_decay(Some(0.99))
@@ -342,6 +357,7 @@ fn ema_augmentations_and_mixing_run_and_resume() {
 
 #[test]
 fn a_non_finite_loss_stops_the_run_and_keeps_the_last_checkpoint() {
+    let _serial = serial();
     use burn::module::Module;
     use efficientnet_train::classifier::Classifier;
     use efficientnet_train::guard::LossGuard;
