@@ -407,7 +407,15 @@ pub fn train(config: &TrainConfig, out: &Path, device: &Device, resume: bool) ->
         let options = LoadOptions::default().with_new_head(true);
         let (loaded, report) =
             weights::load_tensors(net, &tensors, &options).map_err(|e| e.with_path(path))?;
-        net = loaded;
+        net = if report.reinitialized.is_empty() {
+            loaded
+        } else {
+            // A new classifier starts at zero (as BiT, Kolesnikov et al. 2020, does): the first
+            // loss is ln(classes) and the pretrained features are not met by large random logits.
+            efficientnet::tensors::map_float_tensors(loaded, |path, values| {
+                path.starts_with("classifier.").then(|| values.zeros_like())
+            })
+        };
         println!(
             "fine-tuning from {} ({} layout): {} tensors loaded{}",
             path.display(),

@@ -48,7 +48,8 @@ pub fn float_tensors<M: Module>(module: &M) -> Vec<FloatTensor> {
 }
 
 /// Rebuilds `module`, replacing every float tensor for which `f(path, values)` returns new
-/// (flattened, same-length) values; the others are kept.
+/// (flattened, same-length) values; the others are kept. A replaced trainable parameter stays
+/// trainable (a new autodiff leaf).
 pub fn map_float_tensors<M, F>(module: M, f: F) -> M
 where
     M: Module,
@@ -69,9 +70,16 @@ where
             let path = self.path.join(".");
             let tensor = param.val();
             let dims = tensor.dims();
+            let trainable = tensor.is_require_grad();
             let n: usize = dims.iter().product();
             match (self.f)(&path, tensor.reshape([n])) {
-                Some(values) => param.map(|_| values.reshape(dims)),
+                // The new value is a fresh leaf, trainable if the old one was.
+                Some(values) => param.map(|_| {
+                    values
+                        .reshape(dims)
+                        .detach()
+                        .set_require_grad(trainable)
+                }),
                 None => param,
             }
         }
