@@ -389,7 +389,7 @@ fn fuzz_seeds(target: &str) -> &'static [&'static str] {
     }
 }
 
-fn fuzz(cargo: &str, seconds: u64, targets: Vec<String>) -> Result<(), String> {
+fn fuzz(seconds: u64, targets: Vec<String>) -> Result<(), String> {
     let targets = if targets.is_empty() {
         vec!["weights".to_owned(), "image".to_owned()]
     } else {
@@ -400,7 +400,8 @@ fn fuzz(cargo: &str, seconds: u64, targets: Vec<String>) -> Result<(), String> {
         std::fs::create_dir_all(root().join(&corpus)).map_err(|e| format!("{corpus}: {e}"))?;
         // Release build with debug assertions (overflow checks) and AddressSanitizer; 2 GiB
         // of RSS or a 512 MiB allocation counts as a crash, and so does an input taking 10 s.
-        run(Command::new(cargo)
+        // The rustup proxy (not `$CARGO`, a toolchain's own cargo) understands `+nightly`.
+        run(Command::new("cargo")
             .args([
                 "+nightly",
                 "fuzz",
@@ -438,7 +439,7 @@ fn main() -> ExitCode {
             full,
         } => parity(&cargo, &python, no_regenerate, full),
         Task::Docs => docs::generate(&root()),
-        Task::Fuzz { seconds, targets } => fuzz(&cargo, seconds, targets),
+        Task::Fuzz { seconds, targets } => fuzz(seconds, targets),
         Task::Bench {
             vs_torch,
             python,

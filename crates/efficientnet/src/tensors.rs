@@ -74,12 +74,9 @@ where
             let n: usize = dims.iter().product();
             match (self.f)(&path, tensor.reshape([n])) {
                 // The new value is a fresh leaf, trainable if the old one was.
-                Some(values) => param.map(|_| {
-                    values
-                        .reshape(dims)
-                        .detach()
-                        .set_require_grad(trainable)
-                }),
+                Some(values) => {
+                    param.map(|_| values.reshape(dims).detach().set_require_grad(trainable))
+                }
                 None => param,
             }
         }
