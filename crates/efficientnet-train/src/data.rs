@@ -355,9 +355,9 @@ impl TrainTransform {
 
     /// Augments one image to `[3, size, size]` CHW values, ImageNet-normalised.
     pub fn apply(&self, image: &DynamicImage, rng: &mut impl Rng) -> Vec<f32> {
-        let rgb: Rgb32FImage = image.to_rgb32f();
-        let (x, y, w, h) = self.crop_box(rgb.width(), rgb.height(), rng);
-        let crop = image::imageops::crop_imm(&rgb, x, y, w, h).to_image();
+        // Crop in the decoded pixel type, then convert only the crop to float.
+        let (x, y, w, h) = self.crop_box(image.width(), image.height(), rng);
+        let crop: Rgb32FImage = image.crop_imm(x, y, w, h).to_rgb32f();
         let mut out = image::imageops::resize(&crop, self.size, self.size, FilterType::Triangle);
         if rng.random_bool(self.flip) {
             image::imageops::flip_horizontal_in_place(&mut out);

@@ -62,6 +62,7 @@ impl EvalTransform {
     /// # Shapes
     /// - output: `[3, crop, crop]` values, channel-major (CHW), row-major within a channel
     pub fn apply(&self, image: &DynamicImage) -> Vec<f32> {
+        let image = bound_for_resize(image, self.resize);
         let rgb = image.to_rgb32f(); // any colour type and bit depth -> RGB in [0, 1]
         let (w, h) = rgb.dimensions();
         // Shorter side to `resize`, the other in proportion (torchvision truncates).
@@ -115,6 +116,39 @@ impl EvalTransform {
             device,
         )
     }
+}
+
+/// Longest-to-shortest side ratio kept before the evaluation resize; the center crop never
+/// reaches beyond it.
+const MAX_ASPECT: u32 = 4;
+
+/// `image`, cut down where that cannot change the evaluation output much but bounds the work:
+/// sides longer than [`MAX_ASPECT`] times the short side are center-cropped (the crop uses the
+/// central `crop / resize` of the short side only), and a short side over 4x `resize` is first
+/// downscaled to 2x `resize` in the image's own pixel type (a 9496x1 JPEG would otherwise be
+/// resized to 700,000x73 float pixels; a 50-megapixel photo converted to 600 MB of floats).
+fn bound_for_resize(image: &DynamicImage, resize: u32) -> std::borrow::Cow<'_, DynamicImage> {
+    use std::borrow::Cow;
+    let (w, h) = (image.width(), image.height());
+    let (short, long) = (w.min(h), w.max(h));
+    let mut image = Cow::Borrowed(image);
+    if long > MAX_ASPECT * short.max(1) {
+        let keep = MAX_ASPECT * short.max(1);
+        image = Cow::Owned(if w > h {
+            image.crop_imm((w - keep) / 2, 0, keep, h)
+        } else {
+            image.crop_imm(0, (h - keep) / 2, w, keep)
+        });
+    }
+    if short > 4 * resize {
+        let scale = f64::from(2 * resize) / f64::from(short);
+        let (nw, nh) = (
+            (f64::from(image.width()) * scale).round().max(1.0) as u32,
+            (f64::from(image.height()) * scale).round().max(1.0) as u32,
+        );
+        image = Cow::Owned(image.resize_exact(nw, nh, FilterType::Triangle));
+    }
+    image
 }
 
 /// Largest image side accepted, in pixels (larger claims are refused before decoding).

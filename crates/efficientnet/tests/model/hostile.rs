@@ -49,3 +49,16 @@ fn images_over_the_size_limits_are_refused_before_decoding() {
         assert!(err.to_string().contains("limit"), "{name}: {err}");
     }
 }
+
+/// Found by `cargo xtask fuzz image`: a 9496x1 JPEG took the evaluation resize to a
+/// 693,208x73 float image (minutes of work, 600 MB). Extreme aspect ratios are now cropped
+/// to 4:1 first, which the center crop never reaches beyond.
+#[test]
+fn extreme_aspect_ratios_stay_cheap_to_preprocess() {
+    use efficientnet::preprocess::EvalTransform;
+    let image = load_image(&hostile("wide_9496x1.jpg")).expect("decodes");
+    assert_eq!((image.width(), image.height()), (9496, 1));
+    let values = EvalTransform::crop_pct(64, 0.875).apply(&image);
+    assert_eq!(values.len(), 3 * 64 * 64);
+    assert!(values.iter().all(|v| v.is_finite()));
+}
