@@ -9,7 +9,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use burn::data::dataset::{Dataset, DatasetError};
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use efficientnet::preprocess::{EvalTransform, IMAGENET_MEAN, IMAGENET_STD, load_image};
+use efficientnet::preprocess::{
+    EvalTransform, IMAGENET_MEAN, IMAGENET_STD, downscale_for, load_image,
+};
 use image::imageops::FilterType;
 use image::{DynamicImage, Rgb32FImage};
 use rand::Rng;
@@ -357,7 +359,8 @@ impl TrainTransform {
     pub fn apply(&self, image: &DynamicImage, rng: &mut impl Rng) -> Vec<f32> {
         // Crop in the decoded pixel type, then convert only the crop to float.
         let (x, y, w, h) = self.crop_box(image.width(), image.height(), rng);
-        let crop: Rgb32FImage = image.crop_imm(x, y, w, h).to_rgb32f();
+        let crop = image.crop_imm(x, y, w, h);
+        let crop: Rgb32FImage = downscale_for(&crop, self.size).unwrap_or(crop).to_rgb32f();
         let mut out = image::imageops::resize(&crop, self.size, self.size, FilterType::Triangle);
         if rng.random_bool(self.flip) {
             image::imageops::flip_horizontal_in_place(&mut out);

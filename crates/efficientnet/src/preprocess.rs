@@ -131,7 +131,7 @@ fn bound_for_resize(image: &DynamicImage, resize: u32) -> std::borrow::Cow<'_, D
     use std::borrow::Cow;
     let (w, h) = (image.width(), image.height());
     let (short, long) = (w.min(h), w.max(h));
-    let mut image = Cow::Borrowed(image);
+    let mut image: Cow<'_, DynamicImage> = Cow::Borrowed(image);
     if long > MAX_ASPECT * short.max(1) {
         let keep = MAX_ASPECT * short.max(1);
         image = Cow::Owned(if w > h {
@@ -140,22 +140,33 @@ fn bound_for_resize(image: &DynamicImage, resize: u32) -> std::borrow::Cow<'_, D
             image.crop_imm(0, (h - keep) / 2, w, keep)
         });
     }
-    if short > 4 * resize {
-        let scale = f64::from(2 * resize) / f64::from(short);
-        let (nw, nh) = (
-            (f64::from(image.width()) * scale).round().max(1.0) as u32,
-            (f64::from(image.height()) * scale).round().max(1.0) as u32,
-        );
-        image = Cow::Owned(image.resize_exact(nw, nh, FilterType::Triangle));
+    match downscale_for(&image, resize) {
+        Some(smaller) => Cow::Owned(smaller),
+        None => image,
     }
-    image
+}
+
+/// When `image`'s short side exceeds 4x `target`, the image downscaled (in its own pixel type,
+/// bilinear with antialiasing) to a short side of 2x `target`: a cheap first step before a
+/// float resize to `target`, bounding the float buffer. `None` when the image is small enough.
+pub fn downscale_for(image: &DynamicImage, target: u32) -> Option<DynamicImage> {
+    let short = image.width().min(image.height());
+    if short <= 4 * target {
+        return None;
+    }
+    let scale = f64::from(2 * target) / f64::from(short);
+    let (nw, nh) = (
+        (f64::from(image.width()) * scale).round().max(1.0) as u32,
+        (f64::from(image.height()) * scale).round().max(1.0) as u32,
+    );
+    Some(image.resize_exact(nw, nh, FilterType::Triangle))
 }
 
 /// Largest image side accepted, in pixels (larger claims are refused before decoding).
 pub const MAX_IMAGE_SIDE: u32 = 16_384;
 
-/// Largest decoded image accepted, in bytes (512 MiB: a 11585x11585 RGBA or 16-bit RGB image
-/// fits); decompression bombs claiming more are refused before allocating.
+/// Largest decoded image accepted, in bytes, counting at least 4 bytes a pixel (512 MiB: up
+/// to 134 megapixels); decompression bombs claiming more are refused before allocating.
 pub const MAX_DECODED_BYTES: u64 = 512 << 20;
 
 /// Decodes a JPEG, PNG or WebP file of any colour type (grayscale, RGBA, CMYK JPEG, 16-bit),
@@ -184,11 +195,15 @@ pub fn load_image(path: &Path) -> Result<DynamicImage> {
     }
     let mut decoder = reader.into_decoder().map_err(|e| fail(e.to_string()))?;
     // The header's claim, checked before the pixel buffer is allocated and filled.
+    // At least 4 bytes a pixel: some decoders (WebP) allocate RGBA whatever they report.
     let (width, height) = decoder.dimensions();
-    if decoder.total_bytes() > MAX_DECODED_BYTES {
+    let needed = decoder
+        .total_bytes()
+        .max(u64::from(width) * u64::from(height) * 4);
+    if needed > MAX_DECODED_BYTES {
         return Err(fail(format!(
             "{width}x{height} pixels need {} MiB decoded, over the limit of {} MiB",
-            decoder.total_bytes() >> 20,
+            needed >> 20,
             MAX_DECODED_BYTES >> 20
         )));
     }

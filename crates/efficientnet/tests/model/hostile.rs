@@ -43,7 +43,9 @@ fn absurd_tensor_shapes_are_refused_before_allocating() {
 
 #[test]
 fn images_over_the_size_limits_are_refused_before_decoding() {
-    for name in ["huge_side.png", "bomb.png"] {
+    // webp_huge_alloc.webp (found by `cargo xtask fuzz image`): a 12032x14340 lossless WebP
+    // header that reports RGB but makes the decoder allocate 4 bytes a pixel (658 MiB).
+    for name in ["huge_side.png", "bomb.png", "webp_huge_alloc.webp"] {
         let err = load_image(&hostile(name)).expect_err(name);
         assert!(matches!(err, Error::Image { .. }), "{name}: {err}");
         assert!(err.to_string().contains("limit"), "{name}: {err}");
