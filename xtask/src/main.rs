@@ -355,6 +355,32 @@ fn bench(cargo: &str, python: Option<&str>, iters: usize, repeats: usize) -> Res
         rows.push((label, best_ours, best_torch));
     }
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    if python.is_some() {
+        // The measured table, for the throughput figure of `cargo xtask docs`.
+        let cpu = std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|info| {
+                info.lines()
+                    .find(|l| l.starts_with("model name"))
+                    .and_then(|l| l.split(':').nth(1))
+                    .map(|m| m.trim().to_owned())
+            })
+            .unwrap_or_else(|| "unknown CPU".to_owned());
+        let json = serde_json::json!({
+            "machine": format!("{cpu}, {threads} threads; Burn flex vs PyTorch eager CPU; cargo xtask bench --vs-torch"),
+            "rows": rows.iter().map(|(label, (rate, rss), torch)| serde_json::json!({
+                "config": label,
+                "ours": rate,
+                "ours_rss_mib": rss,
+                "torch": torch.map(|t| t.0),
+                "torch_rss_mib": torch.map(|t| t.1),
+            })).collect::<Vec<_>>(),
+        });
+        let path = root().join("docs").join("bench.json");
+        let text = serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?;
+        std::fs::write(&path, text + "\n").map_err(|e| format!("{}: {e}", path.display()))?;
+        eprintln!("xtask: wrote {}", path.display());
+    }
     println!(
         "\n{threads} threads; images/s (best of {repeats}, each the median of {iters} timed iterations), peak RSS in MiB\n"
     );
