@@ -2,6 +2,11 @@
 //! ImageNet datasets and a built-in synthetic one, RandomResizedCrop/flip augmentation, a
 //! warmup followed by cosine or staircase decay, TF-style RMSProp, label smoothing,
 //! checkpoints and resume, and a run summary (`summary.json`, `metrics.csv`).
+//!
+//! Runs are reproducible and resumable bit for bit ([`loader::EpochLoader`]), crash-safe
+//! ([`checkpoint::AtomicCheckpointer`]) and stop at a non-finite loss ([`guard::LossGuard`]).
+
+#![deny(missing_docs)]
 
 pub mod checkpoint;
 pub mod classifier;

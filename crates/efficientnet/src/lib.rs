@@ -23,6 +23,8 @@
 //! # Ok::<(), efficientnet::Error>(())
 //! ```
 
+#![deny(missing_docs)]
+
 pub mod arch;
 pub mod blocks;
 mod config;
