@@ -8,7 +8,6 @@
 
 #![allow(missing_docs)] // criterion's macros generate undocumented functions
 
-use burn::module::Module;
 use burn::tensor::{Device, Distribution, Tensor};
 use criterion::{Criterion, criterion_group, criterion_main};
 use efficientnet::blocks::{Block, MbConv};
@@ -28,7 +27,7 @@ fn input(shape: [usize; 4], device: &Device) -> Tensor<4> {
 
 /// Registers `name`: forward on `device` (no autodiff) and forward + backward on its autodiff
 /// twin, of `layer` built by `make` on each.
-fn bench_layer<M: Module>(
+fn bench_layer<M>(
     c: &mut Criterion,
     name: &str,
     shape: [usize; 4],
@@ -67,6 +66,28 @@ fn blocks(c: &mut Criterion) {
         [1, 16, 112, 112],
         |d| stage1(d).expand.expect("expand"),
         |m, x| m.forward(x),
+    );
+    // The expansion's parts: the 1x1 convolution alone, then its BatchNorm and SiLU alone.
+    bench_layer(
+        c,
+        "expand conv only 1x1 16->96 @112",
+        [1, 16, 112, 112],
+        |d| stage1(d).expand.expect("expand").conv,
+        |m, x| m.forward(x),
+    );
+    bench_layer(
+        c,
+        "batchnorm 96 @112",
+        [1, 96, 112, 112],
+        |d| stage1(d).expand.expect("expand").bn.expect("bn"),
+        |m, x| m.forward(x),
+    );
+    bench_layer(
+        c,
+        "silu 96 @112",
+        [1, 96, 112, 112],
+        |_| efficientnet::Activation::Silu,
+        |act, x| act.forward(x),
     );
     bench_layer(
         c,
