@@ -11,7 +11,7 @@
 use burn::tensor::Device;
 use efficientnet::ModelName;
 use efficientnet::preprocess::load_image;
-use efficientnet::weights::{LoadOptions, WeightSet, inspect, load_tensors, read_tensors};
+use efficientnet::weights::load_pretrained;
 use efficientnet_train::plot::draw_text;
 use image::imageops::{self, FilterType};
 use image::{GrayImage, Luma, Rgb, RgbImage};
@@ -42,11 +42,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let name: ModelName = model.parse()?;
     let device = Device::flex();
-    let tensors = read_tensors(weights.as_ref())?;
-    let (layout, _, _) = inspect(&tensors, None).ok_or("not an EfficientNet state dict")?;
-    let preset = WeightSet::preset(name, layout);
-    let model = preset.configure(name.config()).init(&device);
-    let (model, _) = load_tensors(model, &tensors, &LoadOptions::default())?;
+    let (model, preset) = load_pretrained(name, weights.as_ref(), &device)?;
 
     let picture = load_image(image.as_ref())?;
     let batch = preset

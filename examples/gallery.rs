@@ -9,9 +9,10 @@
 
 use burn::tensor::Device;
 use burn::tensor::activation::softmax;
+use efficientnet::ModelName;
+use efficientnet::imagenet::{self, top_k};
 use efficientnet::preprocess::load_image;
-use efficientnet::weights::{LoadOptions, WeightSet, inspect, load_tensors, read_tensors};
-use efficientnet::{ModelName, imagenet};
+use efficientnet::weights::load_pretrained;
 use efficientnet_train::plot::draw_text;
 use image::imageops::{self, FilterType};
 use image::{Rgb, RgbImage};
@@ -35,11 +36,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let name: ModelName = model.parse()?;
     let device = Device::flex();
-    let tensors = read_tensors(weights.as_ref())?;
-    let (layout, _, _) = inspect(&tensors, None).ok_or("not an EfficientNet state dict")?;
-    let preset = WeightSet::preset(name, layout);
-    let model = preset.configure(name.config()).init(&device);
-    let (model, _) = load_tensors(model, &tensors, &LoadOptions::default())?;
+    let (model, preset) = load_pretrained(name, weights.as_ref(), &device)?;
 
     let columns = COLUMNS.min(images.len() as u32);
     let rows = (images.len() as u32).div_ceil(columns);
@@ -59,8 +56,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .convert::<f32>()
             .iter::<f32>()
             .collect();
-        let mut order: Vec<usize> = (0..probs.len()).collect();
-        order.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]));
+        let order = top_k(&probs, 3);
 
         let (x, y) = (
             MARGIN + (i as u32 % columns) * tile_w,
@@ -70,7 +66,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let thumb = image.resize(THUMB, THUMB, FilterType::Triangle).to_rgb8();
         let (dx, dy) = ((THUMB - thumb.width()) / 2, (THUMB - thumb.height()) / 2);
         imageops::overlay(&mut sheet, &thumb, i64::from(x + dx), i64::from(y + dy));
-        for (line, &class) in order.iter().take(3).enumerate() {
+        for (line, &class) in order.iter().enumerate() {
             let label = imagenet::class_name(class).unwrap_or("?");
             let mut caption = format!("{:>4.1}% {label}", 100.0 * probs[class]);
             caption.truncate(

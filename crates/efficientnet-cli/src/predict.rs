@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Tensor, TensorData};
 use clap::Args;
-use efficientnet::imagenet;
+use efficientnet::imagenet::{self, top_k};
 use efficientnet::preprocess::load_image;
 use serde::Serialize;
 
@@ -114,13 +114,10 @@ pub fn run(args: PredictArgs, device: &Device) -> Result<(), String> {
         let probs = softmax(logits, 1).into_data().convert::<f32>();
         let probs: Vec<f32> = probs.iter::<f32>().collect();
         for (name, row) in chunk.iter().zip(probs.chunks(num_classes)) {
-            let mut order: Vec<usize> = (0..num_classes).collect();
-            order.sort_by(|&a, &b| row[b].total_cmp(&row[a]));
             results.push(ImageResult {
                 image: name.clone(),
-                predictions: order
+                predictions: top_k(row, args.top_k)
                     .into_iter()
-                    .take(args.top_k)
                     .map(|class| Prediction {
                         class,
                         label: label(class, num_classes),

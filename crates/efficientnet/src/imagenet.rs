@@ -19,9 +19,23 @@ pub fn class_name(index: usize) -> Option<&'static str> {
     NAMES.get(index).copied()
 }
 
+/// Indices of the `k` highest `scores` (e.g. one image's class probabilities), best first.
+pub fn top_k(scores: &[f32], k: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+    order.truncate(k);
+    order
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn top_k_ranks_best_first() {
+        assert_eq!(top_k(&[0.1, 0.7, 0.05, 0.15], 3), [1, 3, 0]);
+        assert_eq!(top_k(&[0.5, 0.5], 5), [0, 1]);
+    }
 
     #[test]
     fn thousand_names_in_torchvision_order() {

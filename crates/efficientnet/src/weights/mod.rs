@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 use burn::module::Module;
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::{Device, Tensor, TensorData};
 
 pub use export::{Precision, export_safetensors};
 pub use layout::Layout;
@@ -119,6 +119,26 @@ pub fn load_weights(
             Ok((model, report))
         }
     }
+}
+
+/// The pretrained `name` model held by a PyTorch or safetensors file of any supported layout:
+/// built with that weight set's preset (padding, BatchNorm eps) and loaded strictly. The preset
+/// comes back too; its `transform` is the evaluation preprocessing the weights expect.
+pub fn load_pretrained(
+    name: crate::ModelName,
+    path: &Path,
+    device: &Device,
+) -> Result<(EfficientNet, WeightSet)> {
+    let tensors = read_tensors(path)?;
+    let (layout, _, _) = inspect(&tensors, None).ok_or_else(|| Error::NotACheckpoint {
+        path: path.to_path_buf(),
+        reason: "no EfficientNet state dict found (no known key layout)".into(),
+    })?;
+    let preset = WeightSet::preset(name, layout);
+    let model = preset.configure(name.config()).try_init(device)?;
+    let (model, _) =
+        load_tensors(model, &tensors, &LoadOptions::default()).map_err(|e| e.with_path(path))?;
+    Ok((model, preset))
 }
 
 /// Loads a burnpack written by [`save_burnpack`] (this crate's own parameter names).
