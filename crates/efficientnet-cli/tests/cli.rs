@@ -1,11 +1,11 @@
 //! The `efficientnet` binary end to end: outputs, exit codes, and clear errors (no panics).
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod common;
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_efficientnet"))
-}
+use std::path::PathBuf;
+use std::process::Output;
+
+use common::{TINY_TRAIN, bin, scratch, text};
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -13,18 +13,8 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("efficientnet-cli-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir.join(name)
-}
-
 fn run(args: &[&str]) -> Output {
     bin().args(args).output().expect("binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// Fails with one `error:` line on stderr, a non-zero code, and no panic or backtrace.
@@ -195,20 +185,8 @@ fn import_predict_export_round_trip() {
 #[test]
 fn train_resumes_with_the_saved_config() {
     let out = scratch("train-resume");
-    let _ = std::fs::remove_dir_all(&out);
     let out_arg = out.to_str().expect("utf-8 path");
-    let tiny = [
-        "train",
-        "--width",
-        "0.25",
-        "--depth",
-        "0.34",
-        "--image-size",
-        "32",
-        "--batch-size",
-        "16",
-        "--lr",
-        "0.002",
+    let data = [
         "--synthetic-train",
         "64",
         "--synthetic-valid",
@@ -220,6 +198,7 @@ fn train_resumes_with_the_saved_config() {
         "--out",
         out_arg,
     ];
+    let tiny: Vec<&str> = TINY_TRAIN.iter().chain(&data).copied().collect();
     let first = run(&tiny);
     assert!(first.status.success(), "{}", text(&first.stderr));
     // Options other than --epochs/--workers come from the run's config.json.

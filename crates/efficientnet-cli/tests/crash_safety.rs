@@ -2,42 +2,19 @@
 //! nothing: `--resume` continues from the last complete checkpoint and ends exactly where an
 //! uninterrupted run ends.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::ExitStatusExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_efficientnet"))
-}
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir()
-        .join(format!("efficientnet-crash-test-{}", std::process::id()))
-        .join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.parent().expect("parent")).expect("temp dir");
-    dir
-}
+use common::{TINY_TRAIN, bin, scratch, text};
+use efficientnet_train::train::last_checkpoint;
 
-/// A tiny model on the built-in synthetic images; the tests add the data size and epochs.
-const TINY: [&str; 15] = [
-    "train",
-    "--width",
-    "0.25",
-    "--depth",
-    "0.34",
-    "--image-size",
-    "32",
-    "--batch-size",
-    "16",
-    "--lr",
-    "0.002",
-    "--synthetic-valid",
-    "48",
-    "--workers",
-    "2",
-];
+/// Loader settings of both tests' runs.
+const DATA: [&str; 4] = ["--synthetic-valid", "48", "--workers", "2"];
 
 /// The kill test's run: 8 epochs of 4 steps, so that kills land in every phase.
 const KILLED_RUN: [&str; 4] = ["--synthetic-train", "64", "--epochs", "8"];
@@ -45,31 +22,17 @@ const KILLED_RUN: [&str; 4] = ["--synthetic-train", "64", "--epochs", "8"];
 /// The full-disk test's run: 3 epochs of 12 steps.
 const DISK_RUN: [&str; 4] = ["--synthetic-train", "192", "--epochs", "3"];
 
-/// Newest epoch with all three checkpoint files.
-fn last_checkpoint(out: &Path) -> Option<usize> {
-    let names: Vec<String> = std::fs::read_dir(out.join("checkpoint"))
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| e.file_name().into_string().ok())
-        .collect();
-    names
-        .iter()
-        .filter_map(|n| n.strip_prefix("model-")?.strip_suffix(".bpk")?.parse().ok())
-        .filter(|e: &usize| {
-            names.contains(&format!("optim-{e}.bpk"))
-                && names.contains(&format!("scheduler-{e}.bpk"))
-        })
-        .max()
-}
-
 /// The command that (re)starts the run in `out`: fresh until a checkpoint exists.
 fn start(out: &Path) -> Command {
     let mut cmd = bin();
     if last_checkpoint(out).is_some() {
         cmd.args(["train", "--resume", "--out"]).arg(out);
     } else {
-        cmd.args(TINY).args(KILLED_RUN).arg("--out").arg(out);
+        cmd.args(TINY_TRAIN)
+            .args(DATA)
+            .args(KILLED_RUN)
+            .arg("--out")
+            .arg(out);
     }
     cmd
 }
@@ -94,22 +57,19 @@ fn metrics(out: &Path) -> String {
 fn twenty_sigkills_in_a_row_then_resume_ends_like_an_uninterrupted_run() {
     let reference = scratch("reference");
     let done = bin()
-        .args(TINY)
+        .args(TINY_TRAIN)
+        .args(DATA)
         .args(KILLED_RUN)
         .arg("--out")
         .arg(&reference)
         .output()
         .expect("runs");
-    assert!(
-        done.status.success(),
-        "{}",
-        String::from_utf8_lossy(&done.stderr)
-    );
+    assert!(done.status.success(), "{}", text(&done.stderr));
     // Kill moments are counted in printed progress lines (about ten per epoch and split),
     // so they spread over start-up, epochs, checkpoint writes and the final export the same
     // way on fast and slow machines.
     let epochs: usize = KILLED_RUN[3].parse().expect("epochs");
-    let lines_per_epoch = String::from_utf8_lossy(&done.stdout).lines().count() / epochs;
+    let lines_per_epoch = text(&done.stdout).lines().count() / epochs;
 
     let out = scratch("killed");
     let mut rng = Xorshift(0x9e37_79b9_7f4a_7c15);
@@ -148,7 +108,7 @@ fn twenty_sigkills_in_a_row_then_resume_ends_like_an_uninterrupted_run() {
             assert!(
                 output.status.success(),
                 "a run that was not killed failed: {}",
-                String::from_utf8_lossy(&output.stderr)
+                text(&output.stderr)
             );
             continue;
         }
@@ -166,7 +126,7 @@ fn twenty_sigkills_in_a_row_then_resume_ends_like_an_uninterrupted_run() {
             Some(9),
             "run {} failed before the kill: {}",
             starts.len(),
-            String::from_utf8_lossy(&output.stderr)
+            text(&output.stderr)
         );
         kills += 1;
         // Interrupted writes leave only `.partial` files, never a cut-short checkpoint.
@@ -183,11 +143,7 @@ fn twenty_sigkills_in_a_row_then_resume_ends_like_an_uninterrupted_run() {
         }
     }
     let output = start(&out).output().expect("final run");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
     // The kills interrupted many different epochs, not only the start-up.
     let mut distinct = starts.clone();
     distinct.dedup();
@@ -217,14 +173,15 @@ exit $code"#;
         .arg(&mount)
         .arg(&copy)
         .arg(env!("CARGO_BIN_EXE_efficientnet"))
-        .args(TINY)
+        .args(TINY_TRAIN)
+        .args(DATA)
         .args(DISK_RUN)
         .arg("--out")
         .arg(mount.join("run"))
         .env("MNT_RUN", mount.join("run"))
         .output()
         .expect("unshare (util-linux) runs");
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = text(&output.stderr);
     assert_ne!(
         output.status.code(),
         Some(90),
@@ -245,14 +202,11 @@ exit $code"#;
         .arg(&copy)
         .output()
         .expect("resumes");
-    assert!(
-        resumed.status.success(),
-        "{}",
-        String::from_utf8_lossy(&resumed.stderr)
-    );
+    assert!(resumed.status.success(), "{}", text(&resumed.stderr));
     let reference = scratch("full-disk-reference");
     let done = bin()
-        .args(TINY)
+        .args(TINY_TRAIN)
+        .args(DATA)
         .args(DISK_RUN)
         .arg("--out")
         .arg(&reference)
