@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use efficientnet::arch::{BlockKind, BlockPlan};
-use efficientnet::{EfficientNetConfig, Variant};
+use efficientnet::{EfficientNetConfig, Family, Variant};
 
 use crate::svg::{Anchor, Chart, Series, Svg};
 
@@ -35,14 +35,12 @@ const PUBLISHED_TOP1: [(Variant, f64); 20] = [
     (Variant::V2L, 85.7),
 ];
 
+/// Chart series of a variant: 0 = V1, 1 = Lite, 2 = V2.
 fn family(v: Variant) -> usize {
-    let name = format!("{v:?}");
-    if name.starts_with("Lite") {
-        1
-    } else if name.starts_with("V2") {
-        2
-    } else {
-        0
+    match v.config().family {
+        Family::V1 => 0,
+        Family::Lite => 1,
+        _ => 2,
     }
 }
 
@@ -80,19 +78,9 @@ fn accuracy_chart(per: &str, x_label: &str, x: impl Fn(&EfficientNetConfig) -> f
     .render(760.0, 440.0)
 }
 
-/// Width, depth and resolution multipliers of B0–B7 against the compound coefficient's
-/// ideal `alpha^phi, beta^phi, gamma^phi` (alpha 1.2, beta 1.1, gamma 1.15).
+/// Width, depth and resolution multipliers of B0–B7 (the first eight of `Variant::ALL`).
 fn compound_scaling_chart() -> String {
-    let v1 = [
-        Variant::B0,
-        Variant::B1,
-        Variant::B2,
-        Variant::B3,
-        Variant::B4,
-        Variant::B5,
-        Variant::B6,
-        Variant::B7,
-    ];
+    let v1 = &Variant::ALL[..8];
     let configs: Vec<(usize, EfficientNetConfig)> = v1
         .iter()
         .enumerate()
