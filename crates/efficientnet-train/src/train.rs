@@ -235,12 +235,12 @@ pub fn last_checkpoint(out: &Path) -> Option<usize> {
         .copied()
 }
 
-/// The newest checkpoint in `out/checkpoint` whose records all load; unreadable newer ones
-/// are reported and passed over.
-fn resumable_checkpoint(out: &Path) -> Result<usize> {
+/// The newest of `epochs` (complete checkpoints in `out/checkpoint`, newest first) whose
+/// records all load; unreadable newer ones are reported and passed over.
+fn resumable_checkpoint(out: &Path, epochs: &[usize]) -> Result<usize> {
     let dir = out.join("checkpoint");
     checkpoint::remove_partial_files(&dir);
-    for epoch in checkpoint::complete_epochs(&dir) {
+    for &epoch in epochs {
         match checkpoint::check_epoch(&dir, epoch) {
             Ok(()) => return Ok(epoch),
             Err(reason) => eprintln!(
@@ -351,16 +351,18 @@ pub fn train(config: &TrainConfig, out: &Path, device: &Device, resume: bool) ->
     let splits = splits(config)?;
     let num_classes = splits.classes.len();
 
+    let checkpoints = out.join("checkpoint");
+    let complete = checkpoint::complete_epochs(&checkpoints);
     let checkpoint = if resume {
-        if last_checkpoint(out).is_none() {
+        if complete.is_empty() {
             return Err(no_checkpoint(out));
         }
         check_resumable(config, out)?;
-        let epoch = resumable_checkpoint(out)?;
+        let epoch = resumable_checkpoint(out, &complete)?;
         remove_logs_after(out, epoch)?;
         Some(epoch)
     } else {
-        if last_checkpoint(out).is_some() {
+        if !complete.is_empty() {
             return Err(TrainError::Config(format!(
                 "{} already holds a run; pass --resume to continue it or choose another --out",
                 out.display()
@@ -527,7 +529,6 @@ pub fn train(config: &TrainConfig, out: &Path, device: &Device, resume: bool) ->
     // Top-5, or top-k with k = the number of classes for smaller label sets.
     let top_k = 5.min(num_classes);
     let learner = Learner::new(model, optimizer(config)?, schedule);
-    let checkpoints = out.join("checkpoint");
     std::fs::create_dir_all(&checkpoints).map_err(|e| TrainError::io(&checkpoints, e))?;
     let mut training = SupervisedTraining::new(out, train_loader, valid_loader)
         .metrics((
