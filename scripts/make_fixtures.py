@@ -146,54 +146,33 @@ def _timm_meta(model, constructor, variant, width, depth, input_shape):
     )
 
 
-def build_tf_b0():
-    from timm.models.efficientnet import _gen_efficientnet
+def _build_tf(generator, name, width, depth, input_shape):
+    """A reduced timm `tf_*` model: the kwargs of timm's entry point for `name`
+    (bn_eps=BN_EPS_TF_DEFAULT=1e-3, pad_type='same') with the multipliers overridden."""
+    from timm.models import efficientnet
 
-    # Same kwargs as timm's tf_efficientnet_b0 entry point (bn_eps=BN_EPS_TF_DEFAULT=1e-3,
-    # pad_type='same'), with the multipliers overridden.
-    model = _gen_efficientnet(
-        "tf_efficientnet_b0", channel_multiplier=0.25, depth_multiplier=0.34, pretrained=False,
+    model = getattr(efficientnet, generator)(
+        name, channel_multiplier=width, depth_multiplier=depth, pretrained=False,
         num_classes=NUM_CLASSES, bn_eps=1e-3, pad_type="same",
     )
-    meta = _timm_meta(
-        model,
-        "timm.models.efficientnet._gen_efficientnet('tf_efficientnet_b0', channel_multiplier=0.25, "
-        "depth_multiplier=0.34, pretrained=False, num_classes=10, bn_eps=1e-3, pad_type='same')",
-        "tf_efficientnet_b0", 0.25, 0.34, [1, 3, 51, 61],
+    constructor = (
+        f"timm.models.efficientnet.{generator}('{name}', channel_multiplier={width}, "
+        f"depth_multiplier={depth}, pretrained=False, num_classes={NUM_CLASSES}, bn_eps=1e-3, "
+        "pad_type='same')"
     )
-    return model, meta
+    return model, _timm_meta(model, constructor, name, width, depth, input_shape)
+
+
+def build_tf_b0():
+    return _build_tf("_gen_efficientnet", "tf_efficientnet_b0", 0.25, 0.34, [1, 3, 51, 61])
 
 
 def build_tf_v2_b0():
-    from timm.models.efficientnet import _gen_efficientnetv2_base
-
-    model = _gen_efficientnetv2_base(
-        "tf_efficientnetv2_b0", channel_multiplier=0.25, depth_multiplier=0.5, pretrained=False,
-        num_classes=NUM_CLASSES, bn_eps=1e-3, pad_type="same",
-    )
-    meta = _timm_meta(
-        model,
-        "timm.models.efficientnet._gen_efficientnetv2_base('tf_efficientnetv2_b0', channel_multiplier=0.25, "
-        "depth_multiplier=0.5, pretrained=False, num_classes=10, bn_eps=1e-3, pad_type='same')",
-        "tf_efficientnetv2_b0", 0.25, 0.5, [1, 3, 47, 53],
-    )
-    return model, meta
+    return _build_tf("_gen_efficientnetv2_base", "tf_efficientnetv2_b0", 0.25, 0.5, [1, 3, 47, 53])
 
 
 def build_tf_lite0():
-    from timm.models.efficientnet import _gen_efficientnet_lite
-
-    model = _gen_efficientnet_lite(
-        "tf_efficientnet_lite0", channel_multiplier=0.25, depth_multiplier=1.0, pretrained=False,
-        num_classes=NUM_CLASSES, bn_eps=1e-3, pad_type="same",
-    )
-    meta = _timm_meta(
-        model,
-        "timm.models.efficientnet._gen_efficientnet_lite('tf_efficientnet_lite0', channel_multiplier=0.25, "
-        "depth_multiplier=1.0, pretrained=False, num_classes=10, bn_eps=1e-3, pad_type='same')",
-        "tf_efficientnet_lite0", 0.25, 1.0, [1, 3, 45, 51],
-    )
-    return model, meta
+    return _build_tf("_gen_efficientnet_lite", "tf_efficientnet_lite0", 0.25, 1.0, [1, 3, 45, 51])
 
 
 def lukemelas_stage_repeats(model):
@@ -262,48 +241,36 @@ BUILDERS = {
 # --------------------------------------------------------------------------------------
 
 
-def build_full_tv_b0():
+def _build_full_tv(variant, side, bn_eps):
+    """A full-size torchvision model (`bn_eps` is what its builder uses, recorded as metadata)."""
     import torchvision
     from torchvision.models.efficientnet import _efficientnet_conf
 
-    model = torchvision.models.efficientnet_b0(weights=None, num_classes=FULL_NUM_CLASSES)
-    setting, _last = _efficientnet_conf("efficientnet_b0", width_mult=1.0, depth_mult=1.0)
+    model = getattr(torchvision.models, variant)(weights=None, num_classes=FULL_NUM_CLASSES)
+    # V2 configs ignore the multipliers.
+    setting, _last = _efficientnet_conf(variant, width_mult=1.0, depth_mult=1.0)
     assert len(model.features) == len(setting) + 2
     meta = dict(
         library="torchvision",
-        constructor="torchvision.models.efficientnet_b0(weights=None, num_classes=1000)",
-        variant="efficientnet_b0",
+        constructor=f"torchvision.models.{variant}(weights=None, num_classes=1000)",
+        variant=variant,
         size="full",
         width_mult=1.0,
         depth_mult=1.0,
         padding="symmetric",
-        bn_eps=1e-5,
-        input_shape=[1, 3, 224, 224],
+        bn_eps=bn_eps,
+        input_shape=[1, 3, side, side],
         stage_config=_tv_stage_config(setting),
     )
     return model, meta
+
+
+def build_full_tv_b0():
+    return _build_full_tv("efficientnet_b0", 224, 1e-5)
 
 
 def build_full_tv_v2():
-    import torchvision
-    from torchvision.models.efficientnet import _efficientnet_conf
-
-    model = torchvision.models.efficientnet_v2_s(weights=None, num_classes=FULL_NUM_CLASSES)
-    setting, _last = _efficientnet_conf("efficientnet_v2_s")
-    assert len(model.features) == len(setting) + 2
-    meta = dict(
-        library="torchvision",
-        constructor="torchvision.models.efficientnet_v2_s(weights=None, num_classes=1000)",
-        variant="efficientnet_v2_s",
-        size="full",
-        width_mult=1.0,
-        depth_mult=1.0,
-        padding="symmetric",
-        bn_eps=1e-3,
-        input_shape=[1, 3, 384, 384],
-        stage_config=_tv_stage_config(setting),
-    )
-    return model, meta
+    return _build_full_tv("efficientnet_v2_s", 384, 1e-3)
 
 
 def _build_full_timm(name, input_shape):
