@@ -89,6 +89,14 @@ fn blocks(c: &mut Criterion) {
         |_| efficientnet::Activation::Silu,
         |act, x| act.forward(x),
     );
+    // The stock op this crate's flex kernel replaces (`efficientnet::kernels::silu`).
+    bench_layer(
+        c,
+        "silu (burn activation::silu) 96 @112",
+        [1, 96, 112, 112],
+        |_| (),
+        |_, x| burn::tensor::activation::silu(x),
+    );
     bench_layer(
         c,
         "depthwise 3x3 s2 96 @112",

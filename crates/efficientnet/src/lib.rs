@@ -31,6 +31,7 @@ mod config;
 mod error;
 pub mod fs;
 pub mod imagenet;
+pub mod kernels;
 mod model;
 pub mod preprocess;
 pub mod tensors;

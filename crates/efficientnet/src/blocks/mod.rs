@@ -84,7 +84,7 @@ impl Activation {
     /// Applies the activation element-wise.
     pub fn forward<const D: usize>(self, x: Tensor<D>) -> Tensor<D> {
         match self {
-            Activation::Silu => burn::tensor::activation::silu(x),
+            Activation::Silu => crate::kernels::silu(x),
             Activation::Relu6 => burn::tensor::activation::relu6(x),
         }
     }

@@ -5,6 +5,7 @@ mod drop_path;
 mod forward;
 mod hostile;
 mod images;
+mod kernels;
 mod padding;
 mod params;
 mod parity;
