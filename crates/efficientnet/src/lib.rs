@@ -44,5 +44,5 @@ pub use model::{EfficientNet, Stage};
 
 /// The README's Rust examples, compiled and run by `cargo test`.
 #[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
+#[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
