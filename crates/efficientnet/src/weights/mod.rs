@@ -142,14 +142,23 @@ pub fn load_pretrained(
 }
 
 /// Loads a burnpack written by [`save_burnpack`] (this crate's own parameter names).
+///
+/// The file is read whole before this returns. (Burn's `Module::try_load_file` reads each
+/// tensor from the path at its first use: a model loaded that way panics when the file is
+/// removed before then, and takes another file's weights when the path is replaced.)
 pub fn load_burnpack(model: EfficientNet, path: &Path) -> Result<(EfficientNet, LoadReport)> {
     let loaded = parameter_paths(&model).len();
-    let model = model
-        .try_load_file(path)
-        .map_err(|e| Error::NotACheckpoint {
-            path: path.to_path_buf(),
-            reason: format!("not a burnpack of this model: {e}"),
-        })?;
+    let bytes = std::fs::read(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let not_a_burnpack = |e: burn::store::RecordError| Error::NotACheckpoint {
+        path: path.to_path_buf(),
+        reason: format!("not a burnpack of this model: {e}"),
+    };
+    let record = burn::store::ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes))
+        .map_err(not_a_burnpack)?;
+    let model = model.try_load_record(record).map_err(not_a_burnpack)?;
     Ok((
         model,
         LoadReport {

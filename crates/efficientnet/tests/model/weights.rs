@@ -178,6 +178,26 @@ fn burnpack_round_trip() {
     same_outputs(&model, &back);
 }
 
+/// A loaded model owns its weights: removing or replacing the file afterwards (a checkpoint
+/// rewritten by the next epoch) changes nothing.
+#[test]
+fn a_burnpack_is_read_whole_at_load() {
+    let model = tv_b0();
+    let path = scratch("read-whole.bpk");
+    save_burnpack(&model, &path).expect("save");
+    let loaded = load_burnpack(tv_b0_config().init(&device()), &path)
+        .expect("load")
+        .0;
+    let other = tv_b0_config().init(&device());
+    save_burnpack(&other, &path).expect("replace");
+    same_outputs(&model, &loaded);
+    let loaded = load_burnpack(tv_b0_config().init(&device()), &path)
+        .expect("load")
+        .0;
+    std::fs::remove_file(&path).expect("remove");
+    same_outputs(&other, &loaded);
+}
+
 #[test]
 fn partial_load_keeps_the_backbone_and_a_new_head() {
     let reference = tv_b0();
