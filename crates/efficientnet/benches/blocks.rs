@@ -73,6 +73,14 @@ fn blocks(c: &mut Criterion) {
         "expand conv only 1x1 16->96 @112",
         [1, 16, 112, 112],
         |d| stage1(d).expand.expect("expand").conv,
+        efficientnet::kernels::conv2d,
+    );
+    // The stock op the model's convolutions replace on flex (its backward differs).
+    bench_layer(
+        c,
+        "expand conv only (burn Conv2d::forward) 1x1 16->96 @112",
+        [1, 16, 112, 112],
+        |d| stage1(d).expand.expect("expand").conv,
         |m, x| m.forward(x),
     );
     bench_layer(
@@ -103,6 +111,20 @@ fn blocks(c: &mut Criterion) {
         [1, 96, 112, 112],
         |d| stage1(d).depthwise,
         |m, x| m.forward(x),
+    );
+    bench_layer(
+        c,
+        "depthwise conv only (burn Conv2d::forward) 3x3 s2 96 @112",
+        [1, 96, 112, 112],
+        |d| stage1(d).depthwise.conv,
+        |m, x| m.forward(x),
+    );
+    bench_layer(
+        c,
+        "depthwise conv only 3x3 s2 96 @112",
+        [1, 96, 112, 112],
+        |d| stage1(d).depthwise.conv,
+        efficientnet::kernels::conv2d,
     );
     bench_layer(
         c,

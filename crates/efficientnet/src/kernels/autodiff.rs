@@ -4,9 +4,11 @@
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{Backward, Ops, OpsKind, unary};
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind, binary, unary};
 use burn::backend::tensor::FloatTensor;
-use burn::backend::{Autodiff, Backend};
+use burn::backend::{Autodiff, Backend, TensorMetadata};
+use burn::tensor::Shape;
+use burn::tensor::ops::ConvOptions;
 
 use super::FlexKernels;
 
@@ -39,4 +41,108 @@ impl<B: Backend + FlexKernels, C: CheckpointStrategy> FlexKernels for Autodiff<B
             OpsKind::UnTracked(prep) => prep.finish(B::silu(x)),
         }
     }
+
+    fn conv2d_no_bias(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self> {
+        /// Backward of a convolution without bias; its state is the forward's inputs.
+        #[derive(Debug)]
+        struct Conv2dNoBias;
+
+        impl<B: Backend + FlexKernels> Backward<B, 2> for Conv2dNoBias {
+            type State = (FloatTensor<B>, FloatTensor<B>, ConvOptions<2>);
+
+            fn backward(
+                self,
+                ops: Ops<Self::State, 2>,
+                grads: &mut Gradients,
+                _: &mut Checkpointer,
+            ) {
+                let (x, weight, options) = ops.state;
+                let kind = ConvKind::of(&x.shape(), &weight.shape(), &options);
+                let (x2, weight2, options2) = (x.clone(), weight.clone(), options.clone());
+                binary::<B, _, _>(
+                    ops.parents,
+                    ops.node,
+                    grads,
+                    |grad| match kind {
+                        ConvKind::Pointwise => pointwise_x_grad::<B>(weight, grad),
+                        ConvKind::Depthwise => B::depthwise_x_grad(x, weight, grad, options),
+                        ConvKind::General => B::conv2d_x_backward(x, weight, grad, options),
+                    },
+                    |grad| match kind {
+                        ConvKind::Pointwise => pointwise_weight_grad::<B>(x2, grad),
+                        ConvKind::Depthwise => {
+                            B::depthwise_weight_grad(x2, weight2, grad, options2)
+                        }
+                        ConvKind::General => B::conv2d_weight_backward(x2, weight2, grad, options2),
+                    },
+                );
+            }
+        }
+
+        let nodes = [x.node(), weight.node()];
+        let (x, weight) = (x.into_primitive(), weight.into_primitive());
+        match Conv2dNoBias.prepare::<C>(nodes).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let state = (x.clone(), weight.clone(), options.clone());
+                prep.finish(state, B::conv2d_no_bias(x, weight, options))
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::conv2d_no_bias(x, weight, options)),
+        }
+    }
+}
+
+/// Which backward a convolution gets.
+#[derive(Clone, Copy, Debug)]
+enum ConvKind {
+    /// 1x1, stride 1, no padding, one group: the gradients are matrix products.
+    Pointwise,
+    /// One group per channel, `C_out == C_in`, no dilation: `depthwise_*_grad`.
+    Depthwise,
+    /// Anything else: Burn's `conv2d_x_backward` / `conv2d_weight_backward`.
+    General,
+}
+
+impl ConvKind {
+    fn of(x: &Shape, weight: &Shape, options: &ConvOptions<2>) -> Self {
+        let undilated = options.dilation == [1, 1];
+        let pointwise = weight[2] == 1
+            && weight[3] == 1
+            && options.stride == [1, 1]
+            && options.padding == [(0, 0), (0, 0)]
+            && options.groups == 1;
+        let depthwise =
+            options.groups == x[1] && weight[0] == x[1] && weight[1] == 1 && options.groups > 1;
+        match (undilated, pointwise, depthwise) {
+            (true, true, _) => ConvKind::Pointwise,
+            (true, _, true) => ConvKind::Depthwise,
+            _ => ConvKind::General,
+        }
+    }
+}
+
+/// `dL/dx` of a 1x1 convolution: `weight^T @ grad` per image. Shapes: `weight`
+/// `[C_out, C_in, 1, 1]`, `grad` `[N, C_out, H, W]`; returns `[N, C_in, H, W]`.
+fn pointwise_x_grad<B: Backend>(weight: FloatTensor<B>, grad: FloatTensor<B>) -> FloatTensor<B> {
+    let [n, c_out, h, w] = grad.shape().dims();
+    let c_in = weight.shape()[1];
+    let weight_t = B::float_swap_dims(B::float_reshape(weight, Shape::new([1, c_out, c_in])), 1, 2);
+    let grad = B::float_reshape(grad, Shape::new([n, c_out, h * w]));
+    let x_grad = B::float_matmul(weight_t, grad); // [N, C_in, H * W]
+    B::float_reshape(x_grad, Shape::new([n, c_in, h, w]))
+}
+
+/// `dL/dweight` of a 1x1 convolution: `sum_n grad_n @ x_n^T`. Shapes: `x` `[N, C_in, H, W]`,
+/// `grad` `[N, C_out, H, W]`; returns `[C_out, C_in, 1, 1]`.
+fn pointwise_weight_grad<B: Backend>(x: FloatTensor<B>, grad: FloatTensor<B>) -> FloatTensor<B> {
+    let [n, c_in, h, w] = x.shape().dims();
+    let c_out = grad.shape()[1];
+    let x_t = B::float_swap_dims(B::float_reshape(x, Shape::new([n, c_in, h * w])), 1, 2);
+    let grad = B::float_reshape(grad, Shape::new([n, c_out, h * w]));
+    let per_image = B::float_matmul(grad, x_t); // [N, C_out, C_in]
+    let summed = B::float_sum_dim(per_image, 0); // [1, C_out, C_in]
+    B::float_reshape(summed, Shape::new([c_out, c_in, 1, 1]))
 }

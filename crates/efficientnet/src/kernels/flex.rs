@@ -3,11 +3,14 @@
 use burn::backend::flex::FlexTensor;
 use burn::backend::flex::ops::binary::binary_op;
 use burn::backend::flex::ops::unary::unary_op;
+use burn::backend::ops::ModuleOps;
 use burn::backend::tensor::FloatTensor;
-use burn::backend::{Backend, Flex, backend_extension};
-use burn::tensor::{DType, Device, TensorData};
+use burn::backend::{Backend, Flex, TensorMetadata, backend_extension};
+use burn::tensor::ops::ConvOptions;
+use burn::tensor::{DType, Device, Shape, TensorData};
 use rayon::prelude::*;
 
+use super::depthwise::{self, Geometry};
 use super::math;
 
 /// Values per rayon task: below two of these a tensor is done on one thread.
@@ -29,6 +32,39 @@ pub trait FlexKernels: Backend {
         let one_minus = Self::float_neg(Self::float_sub_scalar(sigmoid.clone(), 1.0.into()));
         let slope = Self::float_add_scalar(Self::float_mul(x, one_minus), 1.0.into());
         Self::float_mul(grad, Self::float_mul(sigmoid, slope))
+    }
+
+    /// Convolution without bias; on autodiff, its backward is `kernels::autodiff`'s (1x1 as
+    /// matrix products, depthwise through the two ops below). Shapes: `x` `[N, C_in, H, W]`,
+    /// `weight` `[C_out, C_in / groups, KH, KW]`, returns `[N, C_out, OH, OW]`.
+    fn conv2d_no_bias(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self> {
+        Self::conv2d(x, weight, None, options)
+    }
+
+    /// `dL/dx` of a depthwise convolution. Shapes: `x` `[N, C, H, W]` (only its shape is used),
+    /// `weight` `[C, 1, KH, KW]`, `grad` `[N, C, OH, OW]`; returns `[N, C, H, W]`.
+    fn depthwise_x_grad(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self> {
+        Self::conv2d_x_backward(x, weight, grad, options)
+    }
+
+    /// `dL/dweight` of a depthwise convolution. Shapes as in
+    /// [`depthwise_x_grad`](FlexKernels::depthwise_x_grad); returns `[C, 1, KH, KW]`.
+    fn depthwise_weight_grad(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self> {
+        Self::conv2d_weight_backward(x, weight, grad, options)
     }
 }
 
@@ -55,7 +91,60 @@ fn map_in_place(values: &mut [f32], f: impl Fn(&mut [f32]) + Sync) {
     }
 }
 
+/// The geometry of a depthwise convolution of `x` (`[N, C, H, W]`) by `weight` giving `grad`.
+fn geometry(x: &Shape, weight: &Shape, grad: &Shape, options: &ConvOptions<2>) -> Geometry {
+    Geometry {
+        batch: x[0],
+        channels: x[1],
+        input: [x[2], x[3]],
+        output: [grad[2], grad[3]],
+        kernel: [weight[2], weight[3]],
+        stride: options.stride,
+        padding: options.padding_begin(),
+    }
+}
+
+/// Whether all tensors are `f32` (the dtype of the hand-written loops).
+fn all_f32(tensors: &[&FlexTensor]) -> bool {
+    tensors.iter().all(|t| t.dtype() == DType::F32)
+}
+
+/// The first `n` values of a contiguous `f32` tensor.
+fn values(x: &FlexTensor) -> &[f32] {
+    &x.storage::<f32>()[..x.layout().num_elements()]
+}
+
 impl FlexKernels for Flex {
+    fn depthwise_x_grad(
+        x: FlexTensor,
+        weight: FlexTensor,
+        grad: FlexTensor,
+        options: ConvOptions<2>,
+    ) -> FlexTensor {
+        if !all_f32(&[&x, &weight, &grad]) {
+            return Self::conv2d_x_backward(x, weight, grad, options);
+        }
+        let g = geometry(&x.shape(), &weight.shape(), &grad.shape(), &options);
+        let (weight, grad) = (contiguous(weight), contiguous(grad));
+        let out = depthwise::x_grad(values(&grad), values(&weight), g);
+        FlexTensor::from_data(TensorData::new(out, x.shape()))
+    }
+
+    fn depthwise_weight_grad(
+        x: FlexTensor,
+        weight: FlexTensor,
+        grad: FlexTensor,
+        options: ConvOptions<2>,
+    ) -> FlexTensor {
+        if !all_f32(&[&x, &weight, &grad]) {
+            return Self::conv2d_weight_backward(x, weight, grad, options);
+        }
+        let g = geometry(&x.shape(), &weight.shape(), &grad.shape(), &options);
+        let (x, grad) = (contiguous(x), contiguous(grad));
+        let out = depthwise::weight_grad(values(&x), values(&grad), g);
+        FlexTensor::from_data(TensorData::new(out, weight.shape()))
+    }
+
     fn silu(x: FlexTensor) -> FlexTensor {
         if x.dtype() != DType::F32 {
             return unary_op(x, |v| math::silu_f64(v as f64) as f32, math::silu_f64);

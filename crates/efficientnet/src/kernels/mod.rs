@@ -5,15 +5,24 @@
 //!   Burn's `x * sigmoid(x)`, whose sigmoid is a scalar `libm` `exp` per value (~5.5 ns) and
 //!   whose backward runs the multiply's and the sigmoid's backward separately. Every other
 //!   backend gets `burn::tensor::activation::silu`.
+//! * [`conv2d`]: a bias-free convolution whose backward, on flex with autodiff, computes 1x1
+//!   gradients as matrix products and depthwise gradients with direct loops, where Burn's
+//!   defaults run one convolution per channel (depthwise weight gradient) or a convolution with
+//!   the whole feature map as its kernel (1x1 weight gradient). The forward is Burn's.
 
 #[cfg(feature = "flex")]
 mod autodiff;
+#[cfg(feature = "flex")]
+mod depthwise;
 #[cfg(feature = "flex")]
 mod flex;
 #[cfg(feature = "flex")]
 mod math;
 
+use burn::nn::PaddingConfig2d;
+use burn::nn::conv::Conv2d;
 use burn::tensor::Tensor;
+use burn::tensor::ops::ConvOptions;
 
 /// SiLU (swish), `x * sigmoid(x)`, element-wise (Elfwing et al. 2017; Ramachandran et al. 2017).
 ///
@@ -30,6 +39,46 @@ pub fn silu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
         return Tensor::from_dispatch(<Dispatch as FlexKernels>::silu(x.into_dispatch()));
     }
     burn::tensor::activation::silu(x)
+}
+
+/// `conv.forward(x)`: a 2-d convolution with `conv`'s weight, bias, stride, padding and groups.
+///
+/// On flex, a convolution without bias runs [`FlexKernels::conv2d_no_bias`], whose gradients
+/// agree with Burn's to float rounding (tests/model/kernels.rs).
+///
+/// # Shapes
+///
+/// * `x`: `[N, C_in, H, W]`
+/// * returns `[N, C_out, H_out, W_out]`
+pub fn conv2d(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    #[cfg(feature = "flex")]
+    if conv.bias.is_none() && flex::runs_on_flex(&x.device()) {
+        use burn::backend::Dispatch;
+        let options = conv_options(conv, x.dims());
+        let weight = conv.weight.val().into_dispatch();
+        let y = <Dispatch as FlexKernels>::conv2d_no_bias(x.into_dispatch(), weight, options);
+        return Tensor::from_dispatch(y);
+    }
+    conv.forward(x)
+}
+
+/// The [`ConvOptions`] that `Conv2d::forward` builds for an input of shape `dims`. Burn's
+/// padding arithmetic (`PaddingConfig2d::calculate_padding_2d_pairs`) is crate-private, so
+/// "same" padding is computed here the same way: `(size_out - 1) * stride + kernel - size_in`
+/// in total, the smaller half first.
+fn conv_options(conv: &Conv2d, [_, _, height, width]: [usize; 4]) -> ConvOptions<2> {
+    let same = |size: usize, kernel: usize, stride: usize| {
+        let total = ((size.div_ceil(stride).max(1) - 1) * stride + kernel).saturating_sub(size);
+        (total / 2, total - total / 2)
+    };
+    let [kh, kw] = conv.kernel_size;
+    let [sh, sw] = conv.stride;
+    let padding = match conv.padding {
+        PaddingConfig2d::Valid => [(0, 0), (0, 0)],
+        PaddingConfig2d::Same => [same(height, kh, sh), same(width, kw, sw)],
+        PaddingConfig2d::Explicit(top, left, bottom, right) => [(top, bottom), (left, right)],
+    };
+    ConvOptions::new_with_padding(conv.stride, padding, conv.dilation, conv.groups)
 }
 
 #[cfg(feature = "flex")]

@@ -1,5 +1,7 @@
 //! This crate's flex kernels against the stock Burn ops they replace.
 
+use burn::nn::PaddingConfig2d;
+use burn::nn::conv::Conv2dConfig;
 use burn::tensor::activation;
 use burn::tensor::{Device, Distribution, Tensor, TensorData, Tolerance};
 use efficientnet::kernels;
@@ -70,4 +72,80 @@ fn silu_keeps_its_input_when_the_caller_still_holds_it() {
     let one = Tensor::<1>::from_data(TensorData::from([2.0f32]), &device);
     let out: Vec<f32> = kernels::silu(one).into_data().try_to_vec().expect("f32");
     assert!((out[0] - 1.761_594_2).abs() < 1e-6);
+}
+
+#[test]
+fn conv2d_gradients_match_burn_for_pointwise_depthwise_and_general_convolutions() {
+    let device = device().autodiff();
+    // (name, [c_in, c_out], kernel, stride, groups, padding, input side)
+    let cases = [
+        ("1x1 expand", [16, 96], 1, 1, 1, PaddingConfig2d::Valid, 12),
+        ("1x1 project", [96, 24], 1, 1, 1, PaddingConfig2d::Valid, 7),
+        (
+            "depthwise 3x3 s1",
+            [24, 24],
+            3,
+            1,
+            24,
+            PaddingConfig2d::Explicit(1, 1, 1, 1),
+            10,
+        ),
+        (
+            "depthwise 3x3 s2 same",
+            [16, 16],
+            3,
+            2,
+            16,
+            PaddingConfig2d::Same,
+            12,
+        ),
+        (
+            "depthwise 5x5 s2",
+            [8, 8],
+            5,
+            2,
+            8,
+            PaddingConfig2d::Explicit(2, 2, 2, 2),
+            11,
+        ),
+        (
+            "stem 3x3 s2",
+            [3, 8],
+            3,
+            2,
+            1,
+            PaddingConfig2d::Explicit(1, 1, 1, 1),
+            12,
+        ),
+        ("1x1 strided", [8, 8], 1, 2, 1, PaddingConfig2d::Valid, 9),
+    ];
+    for (name, channels, kernel, stride, groups, padding, side) in cases {
+        let conv = Conv2dConfig::new(channels, [kernel, kernel])
+            .with_stride([stride, stride])
+            .with_groups(groups)
+            .with_padding(padding)
+            .with_bias(false)
+            .init(&device);
+        let x = Tensor::<4>::random([2, channels[0], side, side], Distribution::Default, &device)
+            .require_grad();
+        let ours = kernels::conv2d(&conv, x.clone());
+        let stock = conv.forward(x.clone());
+        let tolerance = Tolerance::absolute(1e-5);
+        assert_close(ours.clone(), stock.clone(), tolerance);
+        // The same upstream gradient through both.
+        let upstream = Tensor::<4>::random(ours.dims(), Distribution::Default, &device);
+        let ours = (ours * upstream.clone()).sum().backward();
+        let stock = (stock * upstream).sum().backward();
+        let weight = conv.weight.val();
+        let grad = |g: &_| {
+            (
+                x.grad(g).expect("x grad"),
+                weight.grad(g).expect("weight grad"),
+            )
+        };
+        let ((ours_x, ours_w), (stock_x, stock_w)) = (grad(&ours), grad(&stock));
+        println!("{name}");
+        assert_close(ours_x, stock_x, tolerance);
+        assert_close(ours_w, stock_w, Tolerance::absolute(1e-4));
+    }
 }

@@ -1,0 +1,228 @@
+//! Gradients of a depthwise convolution (`groups == C_in == C_out`, weight `[C, 1, KH, KW]`) in
+//! `f32`, as direct loops over NCHW planes, on rayon's pool (one task per plane or channel).
+//!
+//! Burn's defaults route these through general convolutions: the weight gradient as one
+//! convolution *per channel* plus a `slice_assign` of the whole weight gradient per channel
+//! (O(C^2) copies), the input gradient through `conv_transpose2d`. At B0's 96-channel 3x3 stride-2
+//! layer at 112 px they take ~14 ms against ~1.4 ms for the forward.
+
+use rayon::prelude::*;
+
+/// The geometry of one depthwise convolution. Padding is the leading (top, left) amount; the
+/// trailing side follows from the output size, so asymmetric "SAME" padding works too.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Geometry {
+    /// Batch size.
+    pub batch: usize,
+    /// Channels (= groups).
+    pub channels: usize,
+    /// Input height and width.
+    pub input: [usize; 2],
+    /// Output height and width.
+    pub output: [usize; 2],
+    /// Kernel height and width.
+    pub kernel: [usize; 2],
+    /// Stride along height and width.
+    pub stride: [usize; 2],
+    /// Leading padding along height and width.
+    pub padding: [usize; 2],
+}
+
+impl Geometry {
+    /// Output positions `o` along `axis` for which kernel tap `k` reads a real (not padded) input
+    /// value, `0 <= o * stride + k - padding < input`.
+    fn valid(&self, axis: usize, k: usize) -> std::ops::Range<usize> {
+        let (stride, pad, input, output) = (
+            self.stride[axis],
+            self.padding[axis],
+            self.input[axis],
+            self.output[axis],
+        );
+        let start = pad.saturating_sub(k).div_ceil(stride);
+        let end = if input + pad > k {
+            ((input + pad - k - 1) / stride + 1).min(output)
+        } else {
+            0
+        };
+        start..end.max(start)
+    }
+
+    /// The input index read by output position `o` through tap `k` (inside [`Self::valid`]).
+    fn input_index(&self, axis: usize, o: usize, k: usize) -> usize {
+        o * self.stride[axis] + k - self.padding[axis]
+    }
+}
+
+/// `dL/dx`, `[N, C, H, W]`, from `grad` (`[N, C, OH, OW]`) and `weight` (`[C, 1, KH, KW]`).
+pub(crate) fn x_grad(grad: &[f32], weight: &[f32], g: Geometry) -> Vec<f32> {
+    let [h, w] = g.input;
+    let [oh, ow] = g.output;
+    let [kh, kw] = g.kernel;
+    let mut out = vec![0.0f32; g.batch * g.channels * h * w];
+    out.par_chunks_mut(h * w)
+        .enumerate()
+        .for_each(|(plane, gx)| {
+            let channel = plane % g.channels;
+            let gy = &grad[plane * oh * ow..][..oh * ow];
+            let taps = &weight[channel * kh * kw..][..kh * kw];
+            for ky in 0..kh {
+                for kx in 0..kw {
+                    let tap = taps[ky * kw + kx];
+                    let cols = g.valid(1, kx);
+                    if cols.is_empty() {
+                        continue;
+                    }
+                    for oy in g.valid(0, ky) {
+                        let row = &mut gx[g.input_index(0, oy, ky) * w..][..w];
+                        let src = &gy[oy * ow..][cols.clone()];
+                        if g.stride[1] == 1 {
+                            let start = g.input_index(1, cols.start, kx);
+                            for (dst, &v) in row[start..start + src.len()].iter_mut().zip(src) {
+                                *dst += v * tap;
+                            }
+                        } else {
+                            for (ox, &v) in cols.clone().zip(src) {
+                                row[g.input_index(1, ox, kx)] += v * tap;
+                            }
+                        }
+                    }
+                }
+            }
+        });
+    out
+}
+
+/// `dL/dweight`, `[C, 1, KH, KW]`, from `x` (`[N, C, H, W]`) and `grad` (`[N, C, OH, OW]`).
+pub(crate) fn weight_grad(x: &[f32], grad: &[f32], g: Geometry) -> Vec<f32> {
+    let [h, w] = g.input;
+    let [oh, ow] = g.output;
+    let [kh, kw] = g.kernel;
+    let mut out = vec![0.0f32; g.channels * kh * kw];
+    out.par_chunks_mut(kh * kw)
+        .enumerate()
+        .for_each(|(channel, gw)| {
+            for n in 0..g.batch {
+                let plane = n * g.channels + channel;
+                let xs = &x[plane * h * w..][..h * w];
+                let gy = &grad[plane * oh * ow..][..oh * ow];
+                for ky in 0..kh {
+                    let rows = g.valid(0, ky);
+                    for kx in 0..kw {
+                        let cols = g.valid(1, kx);
+                        if cols.is_empty() {
+                            continue;
+                        }
+                        let mut sum = 0.0f32;
+                        for oy in rows.clone() {
+                            let src = &gy[oy * ow..][cols.clone()];
+                            let row = &xs[g.input_index(0, oy, ky) * w..][..w];
+                            sum += if g.stride[1] == 1 {
+                                let start = g.input_index(1, cols.start, kx);
+                                dot(src, &row[start..start + src.len()])
+                            } else {
+                                cols.clone()
+                                    .zip(src)
+                                    .map(|(ox, &v)| v * row[g.input_index(1, ox, kx)])
+                                    .sum()
+                            };
+                        }
+                        gw[ky * kw + kx] += sum;
+                    }
+                }
+            }
+        });
+    out
+}
+
+/// `sum(a * b)` with eight partial sums, so that LLVM vectorises it.
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut lanes = [0.0f32; 8];
+    let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = a8
+        .remainder()
+        .iter()
+        .zip(b8.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in a8.zip(b8) {
+        for i in 0..8 {
+            lanes[i] += x[i] * y[i];
+        }
+    }
+    lanes.iter().sum::<f32>() + tail
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Direct definition of the depthwise convolution's gradients, element by element.
+    fn reference(x: &[f32], weight: &[f32], grad: &[f32], g: Geometry) -> (Vec<f32>, Vec<f32>) {
+        let [h, w] = g.input;
+        let [oh, ow] = g.output;
+        let [kh, kw] = g.kernel;
+        let mut gx = vec![0.0; x.len()];
+        let mut gw = vec![0.0; weight.len()];
+        for n in 0..g.batch {
+            for c in 0..g.channels {
+                for oy in 0..oh {
+                    for ox in 0..ow {
+                        let gy = grad[((n * g.channels + c) * oh + oy) * ow + ox];
+                        for ky in 0..kh {
+                            for kx in 0..kw {
+                                let iy = (oy * g.stride[0] + ky) as isize - g.padding[0] as isize;
+                                let ix = (ox * g.stride[1] + kx) as isize - g.padding[1] as isize;
+                                if iy < 0 || ix < 0 || iy >= h as isize || ix >= w as isize {
+                                    continue;
+                                }
+                                let xi = ((n * g.channels + c) * h + iy as usize) * w + ix as usize;
+                                gx[xi] += gy * weight[(c * kh + ky) * kw + kx];
+                                gw[(c * kh + ky) * kw + kx] += gy * x[xi];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        (gx, gw)
+    }
+
+    fn values(len: usize, seed: u32) -> Vec<f32> {
+        (0..len as u32)
+            .map(|i| ((i.wrapping_mul(2_654_435_761) ^ seed) % 1000) as f32 / 500.0 - 1.0)
+            .collect()
+    }
+
+    #[test]
+    fn gradients_match_the_definition() {
+        // 3x3 s1 p1, 3x3 s2 with SAME-style (0, 1) padding, 5x5 s2 p2 on odd sizes, 5x5 s1 p2 on
+        // a plane smaller than the kernel's reach.
+        let cases = [
+            ([7, 9], [3, 3], [1, 1], [1, 1], [7, 9]),
+            ([8, 8], [3, 3], [2, 2], [0, 0], [4, 4]),
+            ([9, 11], [5, 5], [2, 2], [2, 2], [5, 6]),
+            ([2, 3], [5, 5], [1, 1], [2, 2], [2, 3]),
+        ];
+        for (input, kernel, stride, padding, output) in cases {
+            let g = Geometry {
+                batch: 2,
+                channels: 3,
+                input,
+                output,
+                kernel,
+                stride,
+                padding,
+            };
+            let x = values(2 * 3 * input[0] * input[1], 1);
+            let weight = values(3 * kernel[0] * kernel[1], 2);
+            let grad = values(2 * 3 * output[0] * output[1], 3);
+            let (want_x, want_w) = reference(&x, &weight, &grad, g);
+            let close = |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(a, b)| (a - b).abs() < 1e-4);
+            assert!(close(&x_grad(&grad, &weight, g), &want_x), "x grad {g:?}");
+            assert!(
+                close(&weight_grad(&x, &grad, g), &want_w),
+                "weight grad {g:?}"
+            );
+        }
+    }
+}
