@@ -32,7 +32,12 @@ pub struct Classifier {
 }
 
 impl Classifier {
-    /// Forward pass and loss.
+    /// Forward pass and label-smoothed cross-entropy (mixed with the partners' labels for
+    /// Mixup/CutMix batches).
+    ///
+    /// # Shapes
+    /// - input: `batch.images` `[N, 3, H, W]`, `batch.targets` `[N]`
+    /// - output: `loss` `[1]`, `output` (the logits) `[N, num_classes]`, `targets` `[N]`
     pub fn forward_classification(&self, batch: ImageBatch) -> ClassificationOutput {
         let logits = self.net.forward(batch.images); // [N, classes]
         self.loss(logits, batch.targets, batch.mix)

@@ -47,6 +47,24 @@ pub struct WarmupSchedule {
 
 impl WarmupSchedule {
     /// The learning rate at optimizer step `t` (0-based).
+    ///
+    /// ```
+    /// use efficientnet_train::schedule::{Decay, WarmupSchedule};
+    ///
+    /// let schedule = WarmupSchedule {
+    ///     base_lr: 0.1,
+    ///     warmup_lr: 0.0,
+    ///     warmup_steps: 2,
+    ///     total_steps: 6,
+    ///     decay: Decay::Cosine { min_lr: 0.0 },
+    ///     step: 0,
+    /// };
+    /// let lrs: Vec<f64> = (0..7).map(|t| schedule.lr_at(t)).collect();
+    /// let expected = [0.0, 0.05, 0.1, 0.085355, 0.05, 0.014645, 0.0];
+    /// for (lr, want) in lrs.iter().zip(expected) {
+    ///     assert!((lr - want).abs() < 1e-6, "{lrs:?}");
+    /// }
+    /// ```
     pub fn lr_at(&self, t: usize) -> f64 {
         if t < self.warmup_steps {
             let frac = t as f64 / self.warmup_steps as f64;

@@ -328,6 +328,28 @@ fn remove_logs_after(out: &Path, epoch: usize) -> Result<()> {
 /// The run is reproducible from `config.seed` (and a resumed run continues exactly) as long as
 /// no other training draws from the same backend's random generator in this process at the
 /// same time (flex seeds one generator per process).
+///
+/// The crate-level quick start trains a tiny model on synthetic images. Fine-tuning pretrained
+/// weights on a class-per-folder dataset (`shapes/train/<class>/*.png`, `shapes/val/...`):
+///
+/// ```no_run
+/// use std::path::Path;
+///
+/// use burn::tensor::Device;
+/// use efficientnet_train::{OptimizerKind, TrainConfig, train};
+///
+/// let config = TrainConfig::new("lite0".into())
+///     .with_data(Some("shapes".into()))
+///     .with_pretrained(Some("efficientnet-lite0-57934424.pth".into()))
+///     .with_freeze_epochs(1) // the new classifier alone first, then everything
+///     .with_epochs(2)
+///     .with_image_size(96)
+///     .with_optimizer(OptimizerKind::AdamW)
+///     .with_lr(1e-3);
+/// let summary = train(&config, Path::new("runs/finetune"), &Device::default(), false)?;
+/// println!("top-1 {:.1}% after {} epochs", summary.final_top1, summary.epochs);
+/// # Ok::<(), efficientnet_train::TrainError>(())
+/// ```
 pub fn train(config: &TrainConfig, out: &Path, device: &Device, resume: bool) -> Result<Summary> {
     let started = Instant::now();
     let name: ModelName = config.model.parse()?;

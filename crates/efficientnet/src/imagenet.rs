@@ -19,7 +19,23 @@ pub fn class_name(index: usize) -> Option<&'static str> {
     NAMES.get(index).copied()
 }
 
-/// Indices of the `k` highest `scores` (e.g. one image's class probabilities), best first.
+/// Indices of the `k` highest `scores` (e.g. one image's class probabilities), best first;
+/// ties keep index order, and fewer than `k` come back when there are fewer scores.
+///
+/// ```
+/// use efficientnet::imagenet::{class_name, top_k};
+///
+/// let mut probs = vec![0.0f32; 1000];
+/// probs[967] = 0.85; // espresso
+/// probs[968] = 0.08; // cup
+/// probs[504] = 0.02; // coffee mug
+/// let top3 = top_k(&probs, 3);
+/// assert_eq!(top3, [967, 968, 504]);
+/// let labels: Vec<_> = top3.iter().filter_map(|&i| class_name(i)).collect();
+/// assert_eq!(labels, ["espresso", "cup", "coffee mug"]);
+///
+/// assert_eq!(top_k(&[0.2, 0.5, 0.5], 5), [1, 2, 0]);
+/// ```
 pub fn top_k(scores: &[f32], k: usize) -> Vec<usize> {
     let mut order: Vec<usize> = (0..scores.len()).collect();
     order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));

@@ -12,16 +12,50 @@
 //!
 //! # Quick start
 //!
-//! ```no_run
-//! use burn::tensor::{Device, Distribution, Tensor};
-//! use efficientnet::EfficientNetConfig;
+//! Build a model from a name, preprocess an image, classify it, take the backbone's endpoints:
 //!
-//! let device = Device::default(); // needs a backend feature of `burn` in your binary
-//! let model = EfficientNetConfig::from_name("efficientnet_b0")?.init(&device);
-//! let images = Tensor::<4>::random([1, 3, 224, 224], Distribution::Default, &device);
-//! let logits = model.forward(images); // [1, 1000]
-//! # Ok::<(), efficientnet::Error>(())
 //! ```
+//! use burn::tensor::Device;
+//! use burn::tensor::activation::softmax;
+//! use efficientnet::preprocess::EvalTransform;
+//! use efficientnet::{EfficientNetConfig, imagenet};
+//!
+//! // The first backend compiled into your binary (a `burn` feature such as "flex").
+//! let device = Device::default();
+//!
+//! // EfficientNet-B0 by name (or `EfficientNetConfig::b0()`), here at a quarter of its width and
+//! // on 32x32 images so that the example runs in a blink; drop `with_width` for the real model.
+//! let model = EfficientNetConfig::from_name("efficientnet_b0")?
+//!     .with_width(0.25)
+//!     .init(&device);
+//!
+//! // Resize the shorter side, center crop, normalise. Pretrained weights come with the
+//! // transform they expect (`weights::load_pretrained` returns it).
+//! let image = image::DynamicImage::new_rgb8(64, 48);
+//! let batch = EvalTransform::imagenet(36, 32).batch(&[image], &device);
+//! assert_eq!(batch.dims(), [1, 3, 32, 32]);
+//!
+//! let logits = model.forward(batch.clone());
+//! assert_eq!(logits.dims(), [1, imagenet::NUM_CLASSES]);
+//! let probs = softmax(logits, 1).into_data().convert::<f32>().into_vec::<f32>()?;
+//! let top5 = imagenet::top_k(&probs, 5);
+//! assert!(probs[top5[0]] >= probs[top5[4]]);
+//! let best = imagenet::class_name(top5[0]).expect("an ImageNet class");
+//! println!("an untrained model's best guess: {best}");
+//!
+//! // Backbone use: the endpoints at strides 2, 4, 8, 16, 32.
+//! let features = model.forward_features(batch);
+//! let shapes: Vec<[usize; 4]> = features.iter().map(|f| f.dims()).collect();
+//! assert_eq!(
+//!     shapes,
+//!     [[1, 8, 16, 16], [1, 8, 8, 8], [1, 16, 4, 4], [1, 32, 2, 2], [1, 80, 1, 1]]
+//! );
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Where to go next: [`EfficientNetConfig`] (variants and knobs), [`EfficientNet`] (the
+//! forwards, [`fuse`](EfficientNet::fuse), head swap), [`weights`] (PyTorch and Burn files in and
+//! out), [`preprocess`] (decoding and the evaluation transform), [`imagenet`] (labels).
 
 #![deny(missing_docs)]
 

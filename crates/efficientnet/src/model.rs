@@ -45,6 +45,21 @@ pub struct EfficientNet {
 impl EfficientNetConfig {
     /// Builds the network on `device`, initialised as the TF reference and timm.
     ///
+    /// ```
+    /// use burn::tensor::{Device, Distribution, Tensor};
+    /// use efficientnet::{EfficientNetConfig, Variant};
+    ///
+    /// let device = Device::default();
+    /// // B0 at a quarter width with a 10-class head (the full B0 builds the same way).
+    /// let config = Variant::B0.config().with_width(0.25).with_num_classes(10);
+    /// let model = config.init(&device);
+    /// assert_eq!(model.num_classes(), 10);
+    /// assert_eq!(model.num_trainable_params(), config.num_params());
+    ///
+    /// let images = Tensor::<4>::random([2, 3, 32, 32], Distribution::Default, &device);
+    /// assert_eq!(model.forward(images).dims(), [2, 10]);
+    /// ```
+    ///
     /// # Panics
     /// If the config is invalid; use [`try_init`](Self::try_init) for configs from user input.
     pub fn init(&self, device: &Device) -> EfficientNet {
@@ -55,6 +70,18 @@ impl EfficientNetConfig {
     }
 
     /// Builds the network after checking the config with [`validate`](Self::validate).
+    ///
+    /// ```
+    /// # use burn::tensor::Device;
+    /// use efficientnet::EfficientNetConfig;
+    ///
+    /// let too_small = EfficientNetConfig::b0().with_resolution(16);
+    /// let err = too_small.try_init(&Device::default()).expect_err("16 px is too small");
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "invalid EfficientNet config: resolution must be at least 32, got 16"
+    /// );
+    /// ```
     pub fn try_init(&self, device: &Device) -> Result<EfficientNet> {
         self.validate()?;
         let plan = self.plan();
@@ -94,6 +121,24 @@ impl EfficientNet {
     /// # Shapes
     /// - input: `[N, in_channels, H, W]`, any `H, W >= 32`
     /// - output: `[N, num_classes]`
+    ///
+    /// ```
+    /// use burn::tensor::{Device, Distribution, Tensor};
+    /// use efficientnet::EfficientNetConfig;
+    ///
+    /// let device = Device::default();
+    /// let model = EfficientNetConfig::lite0().with_width(0.25).init(&device);
+    /// // Not square, not a multiple of 32: the stride-2 layers round up.
+    /// let images = Tensor::<4>::random([3, 3, 40, 56], Distribution::Default, &device);
+    /// assert_eq!(model.forward(images.clone()).dims(), [3, 1000]);
+    /// // The same as the backbone followed by the head.
+    /// let backbone = model.forward_backbone(images.clone()); // [3, 80, 2, 2]
+    /// assert_eq!(backbone.dims(), [3, 80, 2, 2]);
+    /// model
+    ///     .forward_head(backbone)
+    ///     .into_data()
+    ///     .assert_eq(&model.forward(images).into_data(), true);
+    /// ```
     pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
         self.forward_head(self.forward_backbone(x))
     }
@@ -147,6 +192,24 @@ impl EfficientNet {
     /// - input: `[N, in_channels, H, W]`
     /// - output: five tensors `[N, C_i, ceil(H / s_i), ceil(W / s_i)]`, `s_i = 2, 4, 8, 16, 32`,
     ///   `C_i` from [`feature_info`](Self::feature_info)
+    ///
+    /// ```
+    /// use burn::tensor::{Device, Distribution, Tensor};
+    /// use efficientnet::EfficientNetConfig;
+    ///
+    /// let device = Device::default();
+    /// let model = EfficientNetConfig::v2_b0().with_width(0.25).init(&device);
+    /// let images = Tensor::<4>::random([2, 3, 64, 96], Distribution::Default, &device);
+    /// let endpoints = model.forward_features(images);
+    /// assert_eq!(endpoints.len(), 5);
+    /// for (x, info) in endpoints.iter().zip(model.feature_info()) {
+    ///     assert_eq!(x.dims(), [2, info.channels, 64 / info.stride, 96 / info.stride]);
+    /// }
+    /// assert_eq!(
+    ///     model.feature_info().iter().map(|f| f.stride).collect::<Vec<_>>(),
+    ///     [2, 4, 8, 16, 32]
+    /// );
+    /// ```
     pub fn forward_features(&self, x: Tensor<4>) -> Vec<Tensor<4>> {
         let mut endpoints = Vec::with_capacity(self.feature_info.len());
         let mut wanted = self.feature_info.iter().map(|f| f.stage).peekable();
@@ -173,6 +236,20 @@ impl EfficientNet {
     /// Replaces the classifier with a freshly initialised one of `num_classes` outputs, keeping
     /// the backbone and head convolution (fine-tuning on a new label set).
     ///
+    /// ```
+    /// use burn::tensor::{Device, Distribution, Tensor};
+    /// use efficientnet::EfficientNetConfig;
+    ///
+    /// let device = Device::default();
+    /// let model = EfficientNetConfig::b0().with_width(0.25).init(&device);
+    /// let stem = model.stem.conv.weight.val();
+    /// let model = model.with_num_classes(5, &device);
+    /// assert_eq!(model.num_classes(), 5);
+    /// stem.into_data().assert_eq(&model.stem.conv.weight.val().into_data(), true);
+    /// let images = Tensor::<4>::random([1, 3, 32, 32], Distribution::Default, &device);
+    /// assert_eq!(model.forward(images).dims(), [1, 5]);
+    /// ```
+    ///
     /// # Panics
     /// If `num_classes` is 0.
     pub fn with_num_classes(mut self, num_classes: usize, device: &Device) -> Self {
@@ -186,6 +263,25 @@ impl EfficientNet {
     /// (the stem, each block's convolutions, the head): the same evaluation-mode outputs with
     /// one op less per layer. Not for training (the BatchNorm statistics are gone) nor for
     /// export to PyTorch layouts (which expect the BatchNorm tensors).
+    ///
+    /// ```
+    /// use burn::module::Module;
+    /// use burn::tensor::{Device, Distribution, Tensor, Tolerance};
+    /// use efficientnet::EfficientNetConfig;
+    ///
+    /// let device = Device::default();
+    /// let model = EfficientNetConfig::b0().with_width(0.25).init(&device);
+    /// let images = Tensor::<4>::random([2, 3, 32, 32], Distribution::Default, &device);
+    /// let logits = model.forward(images.clone());
+    ///
+    /// let params = model.num_params();
+    /// let fused = model.fuse();
+    /// assert!(fused.num_params() < params); // the BatchNorm tensors are gone
+    /// fused
+    ///     .forward(images)
+    ///     .into_data()
+    ///     .assert_approx_eq::<f32>(&logits.into_data(), Tolerance::absolute(1e-4));
+    /// ```
     pub fn fuse(self) -> Self {
         Self {
             stem: self.stem.fuse(),

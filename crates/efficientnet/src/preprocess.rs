@@ -1,5 +1,22 @@
 //! Image decoding and the evaluation transform (resize the shorter side, center crop,
 //! normalise), as torchvision's `Resize` + `CenterCrop` + `Normalize`.
+//!
+//! ```
+//! use burn::tensor::Device;
+//! use efficientnet::preprocess::{EvalTransform, load_image};
+//!
+//! // A 120x80 PNG on disk (any JPEG, PNG or WebP file works the same).
+//! let path = std::env::temp_dir().join(format!("efficientnet-doc-{}.png", std::process::id()));
+//! image::RgbImage::from_pixel(120, 80, image::Rgb([200, 30, 90])).save(&path)?;
+//! let image = load_image(&path)?;
+//! std::fs::remove_file(&path)?;
+//!
+//! // B0's torchvision transform: shorter side to 256 (bicubic), center crop 224, ImageNet stats.
+//! let transform = EvalTransform::imagenet(256, 224);
+//! let batch = transform.batch(&[image.clone(), image], &Device::default());
+//! assert_eq!(batch.dims(), [2, 3, 224, 224]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::path::Path;
 
@@ -61,6 +78,21 @@ impl EvalTransform {
     ///
     /// # Shapes
     /// - output: `[3, crop, crop]` values, channel-major (CHW), row-major within a channel
+    ///
+    /// ```
+    /// use efficientnet::preprocess::{EvalTransform, IMAGENET_MEAN, IMAGENET_STD};
+    ///
+    /// let white = image::DynamicImage::ImageRgb8(image::RgbImage::from_pixel(
+    ///     64,
+    ///     48,
+    ///     image::Rgb([255, 255, 255]),
+    /// ));
+    /// let values = EvalTransform::imagenet(36, 32).apply(&white);
+    /// assert_eq!(values.len(), 3 * 32 * 32);
+    /// // Every pixel of the red plane is (1 - mean) / std.
+    /// let red = (1.0 - IMAGENET_MEAN[0]) / IMAGENET_STD[0];
+    /// assert!(values[..32 * 32].iter().all(|v| (v - red).abs() < 1e-4));
+    /// ```
     pub fn apply(&self, image: &DynamicImage) -> Vec<f32> {
         let image = bound_for_resize(image, self.resize);
         let rgb = image.to_rgb32f(); // any colour type and bit depth -> RGB in [0, 1]

