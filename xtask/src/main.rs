@@ -1,6 +1,6 @@
 //! `cargo xtask`: project chores that need more than one cargo invocation.
 //!
-//! * `cargo xtask ci` — what CI runs (`.ci/run`): fmt check, clippy, the test suite.
+//! * `cargo xtask ci` — what CI runs (`.ci/run`): fmt check, clippy, rustdoc, the test suite.
 //! * `cargo xtask train [--backend B] [ARGS...]` — `efficientnet train` built with backend B's
 //!   feature; without `--data` it trains a tiny EfficientNet on the built-in synthetic shapes.
 //! * `cargo xtask docs` — the SVG figures of `docs/` from the configs and `docs/bench.json`.
