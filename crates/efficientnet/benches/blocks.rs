@@ -88,6 +88,13 @@ fn blocks(c: &mut Criterion) {
         "batchnorm 96 @112",
         [1, 96, 112, 112],
         |d| stage1(d).expand.expect("expand").bn.expect("bn"),
+        efficientnet::kernels::batch_norm,
+    );
+    bench_layer(
+        c,
+        "batchnorm (burn BatchNorm::forward) 96 @112",
+        [1, 96, 112, 112],
+        |d| stage1(d).expand.expect("expand").bn.expect("bn"),
         |m, x| m.forward(x),
     );
     bench_layer(

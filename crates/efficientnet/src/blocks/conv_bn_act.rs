@@ -99,7 +99,7 @@ impl ConvBnAct {
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let x = crate::kernels::conv2d(&self.conv, x);
         let x = match &self.bn {
-            Some(bn) => bn.forward(x),
+            Some(bn) => crate::kernels::batch_norm(bn, x),
             None => x,
         };
         match self.activation {

@@ -6,7 +6,7 @@ use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind, binary, unary};
 use burn::backend::tensor::FloatTensor;
-use burn::backend::{Autodiff, Backend, TensorMetadata};
+use burn::backend::{Autodiff, AutodiffBackend, Backend, TensorMetadata};
 use burn::tensor::Shape;
 use burn::tensor::ops::ConvOptions;
 
@@ -92,6 +92,60 @@ impl<B: Backend + FlexKernels, C: CheckpointStrategy> FlexKernels for Autodiff<B
             }
             OpsKind::UnTracked(prep) => prep.finish(B::conv2d_no_bias(x, weight, options)),
         }
+    }
+
+    fn batch_norm_train_fused(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        /// Backward of batch norm; its state is the input, gamma and the batch statistics.
+        #[derive(Debug)]
+        struct BatchNormTrain;
+
+        impl<B: Backend + FlexKernels> Backward<B, 3> for BatchNormTrain {
+            type State = ([FloatTensor<B>; 4], f64);
+
+            fn backward(
+                self,
+                ops: Ops<Self::State, 3>,
+                grads: &mut Gradients,
+                _: &mut Checkpointer,
+            ) {
+                let grad = grads.consume::<B>(&ops.node);
+                let ([x, gamma, mean, variance], epsilon) = ops.state;
+                let (dx, dgamma, dbeta) =
+                    B::batch_norm_train_fused_backward(x, gamma, mean, variance, epsilon, grad);
+                for (node, grad) in ops.parents.into_iter().zip([dx, dgamma, dbeta]) {
+                    if let Some(node) = node {
+                        grads.register::<B>(node.id, grad);
+                    }
+                }
+            }
+        }
+
+        let nodes = [x.node(), gamma.node(), beta.node()];
+        let (x, gamma, beta) = (
+            x.into_primitive(),
+            gamma.into_primitive(),
+            beta.into_primitive(),
+        );
+        let prepared = BatchNormTrain
+            .prepare::<C>(nodes)
+            .compute_bound()
+            .stateful();
+        let (y, mean, variance) =
+            B::batch_norm_train_fused(x.clone(), gamma.clone(), beta, epsilon);
+        let y = match prepared {
+            OpsKind::Tracked(prep) => {
+                let state = ([x, gamma, mean.clone(), variance.clone()], epsilon);
+                prep.finish(state, y)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(y),
+        };
+        // The statistics are outputs without a gradient (running averages only read them).
+        (y, Self::from_inner(mean), Self::from_inner(variance))
     }
 }
 

@@ -10,6 +10,7 @@ use burn::tensor::ops::ConvOptions;
 use burn::tensor::{DType, Device, Shape, TensorData};
 use rayon::prelude::*;
 
+use super::batch_norm::{self, Planes};
 use super::depthwise::{self, Geometry};
 use super::math;
 
@@ -66,6 +67,56 @@ pub trait FlexKernels: Backend {
     ) -> FloatTensor<Self> {
         Self::conv2d_weight_backward(x, weight, grad, options)
     }
+
+    /// Batch norm in training mode: `(y, batch mean, biased batch variance)`. Shapes: `x`
+    /// `[N, C, H, W]`, `gamma`, `beta` `[C]`; returns `[N, C, H, W]`, `[C]`, `[C]`.
+    fn batch_norm_train_fused(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        let out = Self::batch_norm_train(x, gamma, beta, epsilon);
+        (out.output, out.mean, out.variance)
+    }
+
+    /// Gradients of [`batch_norm_train_fused`](FlexKernels::batch_norm_train_fused):
+    /// `(dx, dgamma, dbeta)`. Shapes: `x`, `grad` `[N, C, H, W]`; `gamma`, `mean`, `variance`
+    /// `[C]`.
+    fn batch_norm_train_fused_backward(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        mean: FloatTensor<Self>,
+        variance: FloatTensor<Self>,
+        epsilon: f64,
+        grad: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        let out = Self::batch_norm_train_backward(x, gamma, mean, variance, epsilon, grad);
+        (out.x_grad, out.gamma_grad, out.beta_grad)
+    }
+
+    /// `x * scale[c] + shift[c]` per channel: inference batch norm with its statistics folded
+    /// in. No backward (used without autodiff only). Shapes: `x` `[N, C, H, W]`, `scale`,
+    /// `shift` `[C]`; returns `[N, C, H, W]`.
+    fn channel_affine(
+        x: FloatTensor<Self>,
+        scale: FloatTensor<Self>,
+        shift: FloatTensor<Self>,
+    ) -> FloatTensor<Self> {
+        channel_affine_composed::<Self>(x, scale, shift)
+    }
+}
+
+/// [`FlexKernels::channel_affine`] composed of Burn ops (broadcast multiply and add).
+fn channel_affine_composed<B: Backend>(
+    x: FloatTensor<B>,
+    scale: FloatTensor<B>,
+    shift: FloatTensor<B>,
+) -> FloatTensor<B> {
+    let per_channel = Shape::new([1, scale.shape()[0], 1, 1]);
+    let scale = B::float_reshape(scale, per_channel.clone());
+    let shift = B::float_reshape(shift, per_channel);
+    B::float_add(B::float_mul(x, scale), shift)
 }
 
 /// Whether `device` is flex, with or without autodiff: where [`FlexKernels`] applies.
@@ -114,7 +165,79 @@ fn values(x: &FlexTensor) -> &[f32] {
     &x.storage::<f32>()[..x.layout().num_elements()]
 }
 
+/// The planes of an `[N, C, H, W]` shape.
+fn planes(x: &Shape) -> Planes {
+    Planes {
+        batch: x[0],
+        channels: x[1],
+        plane: x[2] * x[3],
+    }
+}
+
+/// A flex tensor of `values` with `shape`.
+fn tensor(values: Vec<f32>, shape: impl Into<Shape>) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(values, shape.into()))
+}
+
 impl FlexKernels for Flex {
+    fn channel_affine(x: FlexTensor, scale: FlexTensor, shift: FlexTensor) -> FlexTensor {
+        if !all_f32(&[&x, &scale, &shift]) || x.shape().num_dims() != 4 {
+            return channel_affine_composed::<Self>(x, scale, shift);
+        }
+        let (shape, p) = (x.shape(), planes(&x.shape()));
+        let [x, scale, shift] = [x, scale, shift].map(contiguous);
+        tensor(
+            batch_norm::affine(values(&x), values(&scale), values(&shift), p),
+            shape,
+        )
+    }
+
+    fn batch_norm_train_fused(
+        x: FlexTensor,
+        gamma: FlexTensor,
+        beta: FlexTensor,
+        epsilon: f64,
+    ) -> (FlexTensor, FlexTensor, FlexTensor) {
+        if !all_f32(&[&x, &gamma, &beta]) || x.shape().num_dims() != 4 {
+            let out = Self::batch_norm_train(x, gamma, beta, epsilon);
+            return (out.output, out.mean, out.variance);
+        }
+        let (shape, p) = (x.shape(), planes(&x.shape()));
+        let (x, gamma, beta) = (contiguous(x), contiguous(gamma), contiguous(beta));
+        let (y, mean, variance) =
+            batch_norm::forward_train(values(&x), values(&gamma), values(&beta), epsilon, p);
+        let c = [p.channels];
+        (tensor(y, shape), tensor(mean, c), tensor(variance, c))
+    }
+
+    fn batch_norm_train_fused_backward(
+        x: FlexTensor,
+        gamma: FlexTensor,
+        mean: FlexTensor,
+        variance: FlexTensor,
+        epsilon: f64,
+        grad: FlexTensor,
+    ) -> (FlexTensor, FlexTensor, FlexTensor) {
+        let all = [&x, &gamma, &mean, &variance, &grad];
+        if !all_f32(&all) || x.shape().num_dims() != 4 {
+            let out = Self::batch_norm_train_backward(x, gamma, mean, variance, epsilon, grad);
+            return (out.x_grad, out.gamma_grad, out.beta_grad);
+        }
+        let (shape, p) = (x.shape(), planes(&x.shape()));
+        let [x, gamma, mean, variance, grad] = [x, gamma, mean, variance, grad].map(contiguous);
+        let (dx, dgamma, dbeta) = batch_norm::backward_train(
+            values(&x),
+            values(&gamma),
+            values(&mean),
+            values(&variance),
+            epsilon,
+            values(&grad),
+            p,
+        );
+        let c = [p.channels];
+        (tensor(dx, shape), tensor(dgamma, c), tensor(dbeta, c))
+    }
+
     fn depthwise_x_grad(
         x: FlexTensor,
         weight: FlexTensor,

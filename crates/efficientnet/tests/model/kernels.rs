@@ -1,7 +1,8 @@
 //! This crate's flex kernels against the stock Burn ops they replace.
 
-use burn::nn::PaddingConfig2d;
+use burn::module::Param;
 use burn::nn::conv::Conv2dConfig;
+use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
 use burn::tensor::activation;
 use burn::tensor::{Device, Distribution, Tensor, TensorData, Tolerance};
 use efficientnet::kernels;
@@ -148,4 +149,67 @@ fn conv2d_gradients_match_burn_for_pointwise_depthwise_and_general_convolutions(
         assert_close(ours_x, stock_x, tolerance);
         assert_close(ours_w, stock_w, Tolerance::absolute(1e-4));
     }
+}
+
+/// A batch norm over `channels` with random affine parameters and running statistics.
+fn batch_norm(channels: usize, device: &Device) -> BatchNorm {
+    let mut bn = BatchNormConfig::new(channels)
+        .with_momentum(0.3)
+        .init(device);
+    let random =
+        |low, high| Tensor::<1>::random([channels], Distribution::Uniform(low, high), device);
+    bn.gamma = Param::from_tensor(random(0.5, 1.5));
+    bn.beta = Param::from_tensor(random(-0.5, 0.5));
+    bn.running_mean.update(random(-1.0, 1.0));
+    bn.running_var.update(random(0.5, 2.0));
+    bn
+}
+
+#[test]
+fn batch_norm_training_matches_burn_outputs_gradients_and_running_statistics() {
+    let device = device().autodiff();
+    // Batch 3 of 24 channels at 9x7 (odd plane, so the 8-lane sums have tails), offset values.
+    let x =
+        Tensor::<4>::random([3, 24, 9, 7], Distribution::Normal(2.0, 3.0), &device).require_grad();
+    let upstream = Tensor::<4>::random(x.shape(), Distribution::Default, &device);
+    let ours_bn = batch_norm(24, &device);
+    let stock_bn = ours_bn.clone();
+    let ours = kernels::batch_norm(&ours_bn, x.clone());
+    let stock = stock_bn.forward(x.clone());
+    assert_close(ours.clone(), stock.clone(), Tolerance::absolute(2e-5));
+    for (a, b) in [
+        (ours_bn.running_mean.value(), stock_bn.running_mean.value()),
+        (ours_bn.running_var.value(), stock_bn.running_var.value()),
+    ] {
+        assert_close(a, b, Tolerance::absolute(1e-5));
+    }
+    let ours = (ours * upstream.clone()).sum().backward();
+    let stock = (stock * upstream).sum().backward();
+    assert_close(
+        x.grad(&ours).expect("x"),
+        x.grad(&stock).expect("x"),
+        Tolerance::absolute(2e-5),
+    );
+    for (a, b) in [
+        (&ours_bn.gamma, &stock_bn.gamma),
+        (&ours_bn.beta, &stock_bn.beta),
+    ] {
+        let (a, b) = (
+            a.val().grad(&ours).expect("ours"),
+            b.val().grad(&stock).expect("stock"),
+        );
+        assert_close(a, b, Tolerance::absolute(1e-4));
+    }
+}
+
+#[test]
+fn batch_norm_inference_matches_burn() {
+    let device = device();
+    let bn = batch_norm(16, &device);
+    let x = Tensor::<4>::random([2, 16, 5, 6], Distribution::Normal(1.0, 2.0), &device);
+    assert_close(
+        kernels::batch_norm(&bn, x.clone()),
+        bn.forward(x),
+        Tolerance::absolute(1e-5),
+    );
 }
