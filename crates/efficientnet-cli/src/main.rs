@@ -80,6 +80,12 @@ fn run(cli: Cli) -> Result<(), String> {
     Ok(())
 }
 
+/// mimalloc keeps freed pages for reuse: with the system allocator every activation buffer of a
+/// forward or backward pass (megabytes each) was a fresh `mmap`, and page faults plus zeroing
+/// took ~25% of a B0 forward on flex (perf, `cargo bench --bench blocks`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
