@@ -81,7 +81,11 @@ impl Block {
 }
 
 impl Activation {
-    /// Applies the activation element-wise.
+    /// Applies the activation element-wise (SiLU through [`crate::kernels::silu`]).
+    ///
+    /// # Shapes
+    ///
+    /// * `x`: any, returned unchanged.
     pub fn forward<const D: usize>(self, x: Tensor<D>) -> Tensor<D> {
         match self {
             Activation::Silu => crate::kernels::silu(x),

@@ -35,6 +35,18 @@ impl Planes {
         (0..self.channels).into_par_iter().map(f).collect()
     }
 
+    /// `f(channel, plane index, plane)` on every plane of `values` in place, on rayon's pool.
+    fn update_planes(
+        &self,
+        values: &mut [f32],
+        f: impl Fn(usize, usize, &mut [f32]) + Sync + Send,
+    ) {
+        values
+            .par_chunks_mut(self.plane.max(1))
+            .enumerate()
+            .for_each(|(index, plane)| f(index % self.channels, index, plane));
+    }
+
     /// `out[plane] = f(channel, plane index)` for every plane, on rayon's pool.
     fn map_planes(&self, f: impl Fn(usize, usize, &mut [f32]) + Sync + Send) -> Vec<f32> {
         let mut out = vec![0.0f32; self.batch * self.channels * self.plane];
@@ -84,8 +96,8 @@ pub(crate) fn forward_train(
     (y, mean, variance)
 }
 
-/// Gradients of [`forward_train`]: `(dx, dgamma, dbeta)`. With `xh = (x - mean) * inv_std`,
-/// `dbeta = sum(g)`, `dgamma = sum(g * xh)` and
+/// Gradients of [`forward_train`]: `dx` written over `grad`, and `(dgamma, dbeta)` returned.
+/// With `xh = (x - mean) * inv_std`, `dbeta = sum(g)`, `dgamma = sum(g * xh)` and
 /// `dx = gamma * inv_std * (g - dbeta / M - xh * dgamma / M)` over the `M = N * H * W` values of
 /// a channel. Shapes as in [`forward_train`], `grad` like `x`.
 pub(crate) fn backward_train(
@@ -94,55 +106,56 @@ pub(crate) fn backward_train(
     mean: &[f32],
     variance: &[f32],
     epsilon: f64,
-    grad: &[f32],
+    grad: &mut [f32],
     p: Planes,
-) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
-    let sums = p.per_channel(|c| {
-        let (mut g_sum, mut gx_sum) = (0.0f64, 0.0f64);
-        for n in 0..p.batch {
-            let (s, sx) = sum_and_dot(p.of(grad, n, c), p.of(x, n, c));
-            g_sum += s as f64;
-            gx_sum += sx as f64;
-        }
-        let inv_std = 1.0 / (variance[c] as f64 + epsilon).sqrt();
-        // sum(g * xh) = inv_std * (sum(g * x) - mean * sum(g))
-        let gamma_grad = inv_std * (gx_sum - mean[c] as f64 * g_sum);
-        (g_sum, gamma_grad, inv_std)
-    });
+) -> (Vec<f32>, Vec<f32>) {
+    let sums = {
+        let grad = &*grad;
+        p.per_channel(|c| {
+            let (mut g_sum, mut gx_sum) = (0.0f64, 0.0f64);
+            for n in 0..p.batch {
+                let (s, sx) = sum_and_dot(p.of(grad, n, c), p.of(x, n, c));
+                g_sum += s as f64;
+                gx_sum += sx as f64;
+            }
+            let inv_std = 1.0 / (variance[c] as f64 + epsilon).sqrt();
+            // sum(g * xh) = inv_std * (sum(g * x) - mean * sum(g))
+            let gamma_grad = inv_std * (gx_sum - mean[c] as f64 * g_sum);
+            (g_sum, gamma_grad, inv_std)
+        })
+    };
     let count = p.count();
     let coefficients: Vec<[f32; 3]> = sums
         .iter()
         .enumerate()
         .map(|(c, &(g_sum, gamma_grad, inv_std))| {
             // dx = k * g - k * xh * dgamma / M - k * dbeta / M, with k = gamma * inv_std and
-            // xh = (x - mean) * inv_std: dx = a * g + b * x + d.
+            // xh = (x - mean) * inv_std: dx = k * g + b * x + d.
             let k = gamma[c] as f64 * inv_std;
             let b = -k * inv_std * gamma_grad / count;
             let d = -k * g_sum / count - b * mean[c] as f64;
             [k as f32, b as f32, d as f32]
         })
         .collect();
-    let dx = p.map_planes(|c, index, out| {
-        let [a, b, d] = coefficients[c];
-        let g = &grad[index * p.plane..][..p.plane];
+    p.update_planes(grad, |c, index, g| {
+        let [k, b, d] = coefficients[c];
         let xs = &x[index * p.plane..][..p.plane];
-        out.iter_mut()
-            .zip(g.iter().zip(xs))
-            .for_each(|(o, (&g, &v))| *o = a * g + b * v + d);
+        g.iter_mut()
+            .zip(xs)
+            .for_each(|(g, &v)| *g = k * *g + b * v + d);
     });
     let gamma_grad = sums.iter().map(|&(_, gg, _)| gg as f32).collect();
     let beta_grad = sums.iter().map(|&(g, _, _)| g as f32).collect();
-    (dx, gamma_grad, beta_grad)
+    (gamma_grad, beta_grad)
 }
 
-/// `y = x * scale[c] + shift[c]` (inference batch norm, folded). Shapes: `x` `[N, C, H, W]`,
-/// `scale`, `shift` `[C]`.
-pub(crate) fn affine(x: &[f32], scale: &[f32], shift: &[f32], p: Planes) -> Vec<f32> {
-    p.map_planes(|c, index, out| {
+/// `x = x * scale[c] + shift[c]` in place (inference batch norm, folded). Shapes: `x`
+/// `[N, C, H, W]`, `scale`, `shift` `[C]`.
+pub(crate) fn affine(x: &mut [f32], scale: &[f32], shift: &[f32], p: Planes) {
+    p.update_planes(x, |c, _, plane| {
         let (s, t) = (scale[c], shift[c]);
-        let src = &x[index * p.plane..][..p.plane];
-        out.iter_mut().zip(src).for_each(|(o, &v)| *o = v * s + t);
-    })
+        plane.iter_mut().for_each(|v| *v = *v * s + t);
+    });
 }
 
 /// `sum(values)` in eight lanes (so that LLVM vectorises it).

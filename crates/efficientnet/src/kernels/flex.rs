@@ -165,6 +165,19 @@ fn values(x: &FlexTensor) -> &[f32] {
     &x.storage::<f32>()[..x.layout().num_elements()]
 }
 
+/// `f` on the values of a contiguous `f32` tensor `x`: in its own buffer if `x` holds it alone,
+/// else on a copy (never on a zeroed buffer: fresh zeroed pages cost as much as the op).
+fn in_place(mut x: FlexTensor, f: impl FnOnce(&mut [f32])) -> FlexTensor {
+    let n = x.layout().num_elements();
+    if let Some(buf) = x.try_storage_mut::<f32>() {
+        f(&mut buf[..n]);
+        return x;
+    }
+    let mut out = values(&x).to_vec();
+    f(&mut out);
+    tensor(out, x.shape())
+}
+
 /// The planes of an `[N, C, H, W]` shape.
 fn planes(x: &Shape) -> Planes {
     Planes {
@@ -184,12 +197,11 @@ impl FlexKernels for Flex {
         if !all_f32(&[&x, &scale, &shift]) || x.shape().num_dims() != 4 {
             return channel_affine_composed::<Self>(x, scale, shift);
         }
-        let (shape, p) = (x.shape(), planes(&x.shape()));
+        let p = planes(&x.shape());
         let [x, scale, shift] = [x, scale, shift].map(contiguous);
-        tensor(
-            batch_norm::affine(values(&x), values(&scale), values(&shift), p),
-            shape,
-        )
+        in_place(x, |out| {
+            batch_norm::affine(out, values(&scale), values(&shift), p)
+        })
     }
 
     fn batch_norm_train_fused(
@@ -223,19 +235,24 @@ impl FlexKernels for Flex {
             let out = Self::batch_norm_train_backward(x, gamma, mean, variance, epsilon, grad);
             return (out.x_grad, out.gamma_grad, out.beta_grad);
         }
-        let (shape, p) = (x.shape(), planes(&x.shape()));
+        let p = planes(&x.shape());
         let [x, gamma, mean, variance, grad] = [x, gamma, mean, variance, grad].map(contiguous);
-        let (dx, dgamma, dbeta) = batch_norm::backward_train(
-            values(&x),
-            values(&gamma),
-            values(&mean),
-            values(&variance),
-            epsilon,
-            values(&grad),
-            p,
-        );
+        let mut sums = None;
+        let dx = in_place(grad, |g| {
+            let (gamma, mean, variance) = (values(&gamma), values(&mean), values(&variance));
+            sums = Some(batch_norm::backward_train(
+                values(&x),
+                gamma,
+                mean,
+                variance,
+                epsilon,
+                g,
+                p,
+            ));
+        });
+        let (dgamma, dbeta) = sums.expect("backward_train ran");
         let c = [p.channels];
-        (tensor(dx, shape), tensor(dgamma, c), tensor(dbeta, c))
+        (dx, tensor(dgamma, c), tensor(dbeta, c))
     }
 
     fn depthwise_x_grad(
