@@ -97,14 +97,6 @@ impl ConvBnAct {
     /// - input: `[N, C_in, H, W]`
     /// - output: `[N, C_out, ceil(H / s), ceil(W / s)]`
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        // Depthwise layers at inference on flex: convolution, BatchNorm and SiLU in one pass.
-        let silu = self.activation == Some(Activation::Silu);
-        if self.activation.is_none() || silu {
-            let fused = crate::kernels::depthwise_bn_act(&self.conv, self.bn.as_ref(), silu, &x);
-            if let Some(y) = fused {
-                return y;
-            }
-        }
         let x = crate::kernels::conv2d(&self.conv, x);
         let x = match &self.bn {
             Some(bn) => crate::kernels::batch_norm(bn, x),

@@ -53,95 +53,6 @@ impl Geometry {
     }
 }
 
-/// The forward for inference: `y = act(depthwise(x, weight) + bias)` in one pass per output
-/// plane, the output row kept in L1 across the kernel's taps; `act` is SiLU when `silu`.
-/// Shapes: `x` `[N, C, H, W]`, `weight` `[C, 1, KH, KW]`, `bias` `[C]`; returns
-/// `[N, C, OH, OW]`.
-pub(crate) fn forward(
-    x: &[f32],
-    weight: &[f32],
-    bias: &[f32],
-    silu: bool,
-    g: Geometry,
-) -> Vec<f32> {
-    let [h, w] = g.input;
-    let [oh, ow] = g.output;
-    let [kh, kw] = g.kernel;
-    let stride = g.stride[1];
-    let cols: Vec<_> = (0..kw).map(|kx| g.valid(1, kx)).collect();
-    // With stride s, each input row is split into s phases (columns p, p + s, ...), so that the
-    // columns a tap reads for consecutive outputs are contiguous and the loop vectorises.
-    let phase_start: Vec<usize> = (0..stride)
-        .scan(0, |at, p| {
-            let start = *at;
-            *at += (w + stride - 1 - p) / stride; // columns p, p + s, ... below w
-            Some(start)
-        })
-        .collect();
-    let mut out = vec![0.0f32; g.batch * g.channels * oh * ow];
-    out.par_chunks_mut(oh * ow)
-        .enumerate()
-        .for_each(|(plane, y)| {
-            let channel = plane % g.channels;
-            let xs = &x[plane * h * w..][..h * w];
-            let split: Vec<f32>;
-            let xs = if stride == 1 {
-                xs
-            } else {
-                split = split_phases(xs, w, stride);
-                &split
-            };
-            let taps = &weight[channel * kh * kw..][..kh * kw];
-            for (oy, row) in y.chunks_exact_mut(ow).enumerate() {
-                row.fill(bias[channel]);
-                for ky in 0..kh {
-                    if !g.valid(0, ky).contains(&oy) {
-                        continue;
-                    }
-                    let src = &xs[g.input_index(0, oy, ky) * w..][..w];
-                    for (kx, cols) in cols.iter().enumerate() {
-                        if cols.is_empty() {
-                            continue;
-                        }
-                        let tap = taps[ky * kw + kx];
-                        let dst = &mut row[cols.clone()];
-                        let first = g.input_index(1, cols.start, kx);
-                        let at = phase_start[first % stride] + first / stride;
-                        let src = &src[at..at + dst.len()];
-                        dst.iter_mut().zip(src).for_each(|(d, &v)| *d += tap * v);
-                    }
-                }
-                if silu {
-                    row.iter_mut().for_each(|v| *v = super::math::silu(*v));
-                }
-            }
-        });
-    out
-}
-
-/// The rows of `plane` (width `w`) with each row's columns reordered by phase: `0, s, 2s, ...`,
-/// then `1, 1 + s, ...`, and so on.
-fn split_phases(plane: &[f32], w: usize, stride: usize) -> Vec<f32> {
-    let mut out = vec![0.0f32; plane.len()];
-    for (row, dst) in plane.chunks_exact(w).zip(out.chunks_exact_mut(w)) {
-        if stride == 2 {
-            // The common case, as a loop LLVM turns into shuffles.
-            let (even, odd) = dst.split_at_mut(w.div_ceil(2));
-            for ((e, o), pair) in even.iter_mut().zip(odd.iter_mut()).zip(row.chunks_exact(2)) {
-                *e = pair[0];
-                *o = pair[1];
-            }
-            if w % 2 == 1 {
-                even[w / 2] = row[w - 1];
-            }
-        } else {
-            let phases = (0..stride).flat_map(|p| row.iter().skip(p).step_by(stride));
-            dst.iter_mut().zip(phases).for_each(|(d, &v)| *d = v);
-        }
-    }
-    out
-}
-
 /// `dL/dx`, `[N, C, H, W]`, from `grad` (`[N, C, OH, OW]`) and `weight` (`[C, 1, KH, KW]`).
 pub(crate) fn x_grad(grad: &[f32], weight: &[f32], g: Geometry) -> Vec<f32> {
     let [h, w] = g.input;
@@ -276,35 +187,6 @@ mod tests {
         (gx, gw)
     }
 
-    /// Direct definition of the depthwise convolution with bias.
-    fn reference_forward(x: &[f32], weight: &[f32], bias: &[f32], g: Geometry) -> Vec<f32> {
-        let [h, w] = g.input;
-        let [oh, ow] = g.output;
-        let [kh, kw] = g.kernel;
-        let mut y = vec![0.0; g.batch * g.channels * oh * ow];
-        for n in 0..g.batch {
-            for c in 0..g.channels {
-                for oy in 0..oh {
-                    for ox in 0..ow {
-                        let mut acc = bias[c];
-                        for ky in 0..kh {
-                            for kx in 0..kw {
-                                let iy = (oy * g.stride[0] + ky) as isize - g.padding[0] as isize;
-                                let ix = (ox * g.stride[1] + kx) as isize - g.padding[1] as isize;
-                                if iy >= 0 && ix >= 0 && iy < h as isize && ix < w as isize {
-                                    let xi = ((n * g.channels + c) * h + iy as usize) * w;
-                                    acc += x[xi + ix as usize] * weight[(c * kh + ky) * kw + kx];
-                                }
-                            }
-                        }
-                        y[((n * g.channels + c) * oh + oy) * ow + ox] = acc;
-                    }
-                }
-            }
-        }
-        y
-    }
-
     fn values(len: usize, seed: u32) -> Vec<f32> {
         (0..len as u32)
             .map(|i| ((i.wrapping_mul(2_654_435_761) ^ seed) % 1000) as f32 / 500.0 - 1.0)
@@ -335,20 +217,6 @@ mod tests {
             let weight = values(3 * kernel[0] * kernel[1], 2);
             let grad = values(2 * 3 * output[0] * output[1], 3);
             let (want_x, want_w) = reference(&x, &weight, &grad, g);
-            let bias = values(3, 4);
-            let want_y = reference_forward(&x, &weight, &bias, g);
-            let silu = |v: f32| v / (1.0 + (-v).exp());
-            let got = forward(&x, &weight, &bias, false, g);
-            assert!(
-                got.iter().zip(&want_y).all(|(a, b)| (a - b).abs() < 1e-5),
-                "forward {g:?}"
-            );
-            let got = forward(&x, &weight, &bias, true, g);
-            let close = got
-                .iter()
-                .zip(&want_y)
-                .all(|(a, &b)| (a - silu(b)).abs() < 1e-5);
-            assert!(close, "forward + SiLU {g:?}");
             let close = |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(a, b)| (a - b).abs() < 1e-4);
             assert!(close(&x_grad(&grad, &weight, g), &want_x), "x grad {g:?}");
             assert!(

@@ -68,23 +68,6 @@ pub trait FlexKernels: Backend {
         Self::conv2d_weight_backward(x, weight, grad, options)
     }
 
-    /// Depthwise convolution plus bias, then SiLU when `silu`, in one pass, for inference (no
-    /// backward). Shapes: `x` `[N, C, H, W]`, `weight` `[C, 1, KH, KW]`, `bias` `[C]`; returns
-    /// `[N, C, OH, OW]`.
-    fn depthwise_bias_act(
-        x: FloatTensor<Self>,
-        weight: FloatTensor<Self>,
-        bias: FloatTensor<Self>,
-        options: ConvOptions<2>,
-        silu: bool,
-    ) -> FloatTensor<Self> {
-        let y = Self::conv2d(x, weight, Some(bias), options);
-        match silu {
-            true => Self::silu(y),
-            false => y,
-        }
-    }
-
     /// Batch norm in training mode: `(y, batch mean, biased batch variance)`. Shapes: `x`
     /// `[N, C, H, W]`, `gamma`, `beta` `[C]`; returns `[N, C, H, W]`, `[C]`, `[C]`.
     fn batch_norm_train_fused(
@@ -210,38 +193,6 @@ fn tensor(values: Vec<f32>, shape: impl Into<Shape>) -> FlexTensor {
 }
 
 impl FlexKernels for Flex {
-    fn depthwise_bias_act(
-        x: FlexTensor,
-        weight: FlexTensor,
-        bias: FlexTensor,
-        options: ConvOptions<2>,
-        silu: bool,
-    ) -> FlexTensor {
-        let [n, _, h, w] = x.shape().dims();
-        let [kh, kw] = [weight.shape()[2], weight.shape()[3]];
-        let out = |size: usize, pad: (usize, usize), k: usize, s: usize| {
-            (size + pad.0 + pad.1 - k) / s + 1
-        };
-        let (oh, ow) = (
-            out(h, options.padding[0], kh, options.stride[0]),
-            out(w, options.padding[1], kw, options.stride[1]),
-        );
-        if !all_f32(&[&x, &weight, &bias]) || options.dilation != [1, 1] {
-            let y = Self::conv2d(x, weight, Some(bias), options);
-            return if silu { Self::silu(y) } else { y };
-        }
-        let c = x.shape()[1];
-        let g = geometry(
-            &x.shape(),
-            &weight.shape(),
-            &Shape::new([n, c, oh, ow]),
-            &options,
-        );
-        let [x, weight, bias] = [x, weight, bias].map(contiguous);
-        let y = depthwise::forward(values(&x), values(&weight), values(&bias), silu, g);
-        tensor(y, [n, c, oh, ow])
-    }
-
     fn channel_affine(x: FlexTensor, scale: FlexTensor, shift: FlexTensor) -> FlexTensor {
         if !all_f32(&[&x, &scale, &shift]) || x.shape().num_dims() != 4 {
             return channel_affine_composed::<Self>(x, scale, shift);

@@ -67,66 +67,6 @@ pub fn conv2d(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     conv.forward(x)
 }
 
-/// `act(bn(conv(x)))` for a depthwise `conv` (one group per channel) in one pass over the output,
-/// for inference on flex: BatchNorm's running statistics are folded into the weight and bias,
-/// and SiLU (when `silu`) is applied to each output row while it is in cache
-/// ([`FlexKernels::depthwise_bias_act`]). Returns `None` where this does not apply (another
-/// backend, autodiff, not depthwise, dilation, or the flex feature off).
-///
-/// # Shapes
-///
-/// * `x`: `[N, C, H, W]`
-/// * returns `[N, C, H_out, W_out]`
-pub fn depthwise_bn_act(
-    conv: &Conv2d,
-    bn: Option<&BatchNorm>,
-    silu: bool,
-    x: &Tensor<4>,
-) -> Option<Tensor<4>> {
-    #[cfg(feature = "flex")]
-    {
-        let [c_out, per_group, _, _] = conv.weight.dims();
-        let depthwise = conv.groups == c_out && per_group == 1 && x.dims()[1] == c_out;
-        let device = x.device();
-        if depthwise
-            && conv.dilation == [1, 1]
-            && !device.is_autodiff()
-            && flex::runs_on_flex(&device)
-        {
-            use burn::backend::Dispatch;
-            let options = conv_options(conv, x.dims());
-            let bias = conv.bias.as_ref().map(|b| b.val());
-            let (weight, bias) = match bn {
-                Some(bn) => {
-                    let mean = bn.running_mean.value().to_device(&device);
-                    let variance = bn.running_var.value().to_device(&device);
-                    let scale = bn.gamma.val() / variance.add_scalar(bn.epsilon).sqrt(); // [C]
-                    let centered = match bias {
-                        Some(b) => b - mean,
-                        None => mean.neg(),
-                    };
-                    let shift = bn.beta.val() + centered * scale.clone(); // [C]
-                    (conv.weight.val() * scale.reshape([c_out, 1, 1, 1]), shift)
-                }
-                None => (
-                    conv.weight.val(),
-                    bias.unwrap_or_else(|| Tensor::zeros([c_out], &device)),
-                ),
-            };
-            let y = <Dispatch as FlexKernels>::depthwise_bias_act(
-                x.clone().into_dispatch(),
-                weight.into_dispatch(),
-                bias.into_dispatch(),
-                options,
-                silu,
-            );
-            return Some(Tensor::from_dispatch(y));
-        }
-    }
-    let _ = (conv, bn, silu, x);
-    None
-}
-
 /// `bn.forward(x)`: batch normalisation of `x` with `bn`'s parameters, on batch statistics
 /// (updating `bn`'s running averages) in training mode, on the running averages otherwise.
 ///

@@ -213,39 +213,3 @@ fn batch_norm_inference_matches_burn() {
         Tolerance::absolute(1e-5),
     );
 }
-
-#[test]
-fn fused_depthwise_inference_matches_conv_then_batch_norm_then_silu() {
-    let device = device();
-    for (kernel, stride, padding, side) in [
-        (3, 1, PaddingConfig2d::Explicit(1, 1, 1, 1), 10),
-        (3, 2, PaddingConfig2d::Same, 12),
-        (5, 2, PaddingConfig2d::Explicit(2, 2, 2, 2), 11),
-        (5, 1, PaddingConfig2d::Same, 7),
-    ] {
-        let conv = Conv2dConfig::new([24, 24], [kernel, kernel])
-            .with_stride([stride, stride])
-            .with_groups(24)
-            .with_padding(padding)
-            .with_bias(false)
-            .init(&device);
-        let bn = batch_norm(24, &device);
-        let x = Tensor::<4>::random([2, 24, side, side], Distribution::Default, &device);
-        let stock = bn.forward(conv.forward(x.clone()));
-        let tolerance = Tolerance::absolute(1e-5);
-        let fused = kernels::depthwise_bn_act(&conv, Some(&bn), false, &x).expect("applies");
-        assert_close(fused, stock.clone(), tolerance);
-        let fused = kernels::depthwise_bn_act(&conv, Some(&bn), true, &x).expect("applies");
-        assert_close(fused, activation::silu(stock), tolerance);
-    }
-    // Not depthwise, or with autodiff: not applicable.
-    let dense = Conv2dConfig::new([4, 8], [3, 3]).init(&device);
-    let x = Tensor::<4>::random([1, 4, 6, 6], Distribution::Default, &device);
-    assert!(kernels::depthwise_bn_act(&dense, None, true, &x).is_none());
-    let train = device.autodiff();
-    let conv = Conv2dConfig::new([4, 4], [3, 3])
-        .with_groups(4)
-        .init(&train);
-    let x = Tensor::<4>::random([1, 4, 6, 6], Distribution::Default, &train);
-    assert!(kernels::depthwise_bn_act(&conv, None, true, &x).is_none());
-}
