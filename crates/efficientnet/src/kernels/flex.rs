@@ -1,4 +1,4 @@
-//! The flex implementations of [`FlexKernels`].
+//! The [`FlexKernels`] extension trait (Burn's `#[backend_extension]`) and its flex implementation.
 
 use burn::backend::flex::FlexTensor;
 use burn::backend::flex::ops::binary::binary_op;
