@@ -3,8 +3,8 @@
 //!
 //! Burn's defaults compose ~8 tensor ops forward and ~16 backward, two of which copy the whole
 //! activation into a channel-major layout (`swap_dims(0, 1)` then `reshape`) to reduce over it.
-//! Here forward reads `x` three times and writes once; backward reads `x` and `grad` twice and
-//! writes once. Sums run in eight `f32` lanes per row and in `f64` across rows.
+//! Here forward reads `x` twice for the statistics, then copies it and normalises the copy in
+//! place; backward reads `x` and `grad` twice and writes `dx` over `grad`. Sums run in eight `f32` lanes per row and in `f64` across rows.
 
 use rayon::prelude::*;
 
@@ -46,15 +46,6 @@ impl Planes {
             .enumerate()
             .for_each(|(index, plane)| f(index % self.channels, index, plane));
     }
-
-    /// `out[plane] = f(channel, plane index)` for every plane, on rayon's pool.
-    fn map_planes(&self, f: impl Fn(usize, usize, &mut [f32]) + Sync + Send) -> Vec<f32> {
-        let mut out = vec![0.0f32; self.batch * self.channels * self.plane];
-        out.par_chunks_mut(self.plane.max(1))
-            .enumerate()
-            .for_each(|(index, plane)| f(index % self.channels, index, plane));
-        out
-    }
 }
 
 /// Batch statistics and the normalised output: `(y, mean, variance)`, with `y = (x - mean) /
@@ -76,21 +67,17 @@ pub(crate) fn forward_train(
             .sum();
         (mean, squares / p.count())
     });
-    let affine: Vec<(f32, f32)> = stats
+    let (scale, shift): (Vec<f32>, Vec<f32>) = stats
         .iter()
         .zip(gamma.iter().zip(beta))
         .map(|(&(mean, var), (&g, &b))| {
             let scale = g as f64 / (var + epsilon).sqrt();
             (scale as f32, (b as f64 - mean * scale) as f32)
         })
-        .collect();
-    let y = p.map_planes(|c, index, out| {
-        let (scale, shift) = affine[c];
-        let src = &x[index * p.plane..][..p.plane];
-        out.iter_mut()
-            .zip(src)
-            .for_each(|(o, &v)| *o = v * scale + shift);
-    });
+        .unzip();
+    // `x` is kept for the backward, so `y` is a copy, normalised in place.
+    let mut y = x.to_vec();
+    affine(&mut y, &scale, &shift, p);
     let mean = stats.iter().map(|&(m, _)| m as f32).collect();
     let variance = stats.iter().map(|&(_, v)| v as f32).collect();
     (y, mean, variance)

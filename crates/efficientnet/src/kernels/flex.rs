@@ -267,7 +267,7 @@ impl FlexKernels for Flex {
         let g = geometry(&x.shape(), &weight.shape(), &grad.shape(), &options);
         let (weight, grad) = (contiguous(weight), contiguous(grad));
         let out = depthwise::x_grad(values(&grad), values(&weight), g);
-        FlexTensor::from_data(TensorData::new(out, x.shape()))
+        tensor(out, x.shape())
     }
 
     fn depthwise_weight_grad(
@@ -282,28 +282,19 @@ impl FlexKernels for Flex {
         let g = geometry(&x.shape(), &weight.shape(), &grad.shape(), &options);
         let (x, grad) = (contiguous(x), contiguous(grad));
         let out = depthwise::weight_grad(values(&x), values(&grad), g);
-        FlexTensor::from_data(TensorData::new(out, weight.shape()))
+        tensor(out, weight.shape())
     }
 
     fn silu(x: FlexTensor) -> FlexTensor {
         if x.dtype() != DType::F32 {
             return unary_op(x, |v| math::silu_f64(v as f64) as f32, math::silu_f64);
         }
-        let mut x = contiguous(x);
-        let n = x.layout().num_elements();
-        if let Some(values) = x.try_storage_mut::<f32>() {
-            map_in_place(&mut values[..n], |chunk| {
+        // In place unless the caller keeps `x` (autodiff does): then on a copy.
+        in_place(contiguous(x), |values| {
+            map_in_place(values, |chunk| {
                 chunk.iter_mut().for_each(|v| *v = math::silu(*v))
-            });
-            return x;
-        }
-        // Shared storage (the caller keeps `x`, e.g. autodiff): write a new buffer.
-        let shape = x.layout().shape().clone();
-        let mut out = x.storage::<f32>()[..n].to_vec();
-        map_in_place(&mut out, |chunk| {
-            chunk.iter_mut().for_each(|v| *v = math::silu(*v))
-        });
-        FlexTensor::from_data(TensorData::new(out, shape))
+            })
+        })
     }
 
     fn silu_backward(x: FlexTensor, grad: FlexTensor) -> FlexTensor {
@@ -313,22 +304,14 @@ impl FlexKernels for Flex {
             return binary_op(x, grad, f32_op, math::silu_grad_f64, None);
         }
         let x = contiguous(x);
-        let n = x.layout().num_elements();
-        let xs = &x.storage::<f32>()[..n];
-        let mut grad = contiguous(grad);
-        let update = |g: &mut [f32], xs: &[f32]| {
-            g.iter_mut()
-                .zip(xs)
-                .for_each(|(g, &v)| *g = math::silu_grad(v, *g))
-        };
-        if let Some(gs) = grad.try_storage_mut::<f32>() {
-            zip_in_place(&mut gs[..n], xs, update);
-            return grad;
-        }
-        let shape = grad.layout().shape().clone();
-        let mut out = grad.storage::<f32>()[..n].to_vec();
-        zip_in_place(&mut out, xs, update);
-        FlexTensor::from_data(TensorData::new(out, shape))
+        let xs = values(&x);
+        in_place(contiguous(grad), |gs| {
+            zip_in_place(gs, xs, |g: &mut [f32], xs: &[f32]| {
+                g.iter_mut()
+                    .zip(xs)
+                    .for_each(|(g, &v)| *g = math::silu_grad(v, *g))
+            })
+        })
     }
 }
 
