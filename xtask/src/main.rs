@@ -8,12 +8,15 @@
 //!   (release build), side by side with PyTorch (`scripts/bench_torch.py`).
 //! * `cargo xtask fuzz [--seconds S] [weights|image]` — libFuzzer on the weight readers and the
 //!   image decoder (nightly + cargo-fuzz).
+//! * `cargo xtask gpu-check` — on a GPU machine with Vulkan: the backend suite on wgpu, then B0
+//!   inference and training (f32, bf16, f16) timings, in one JSON report.
 //! * `cargo xtask test-slow` — the `#[ignore]`d tests (full-size variants such as B8), which CI skips.
 //! * `cargo xtask parity` — regenerates the PyTorch fixtures, runs the parity tests, exports every
 //!   case from Rust and loads it back in PyTorch with `strict=True` (needs Python with
 //!   `scripts/requirements.txt`; `--python` picks the interpreter).
 
 mod docs;
+mod gpu_check;
 mod svg;
 
 use std::path::PathBuf;
@@ -83,6 +86,17 @@ enum Task {
         #[arg(value_parser = ["weights", "image"])]
         targets: Vec<String>,
     },
+    /// On a GPU machine with a Vulkan driver: one build, the backend suite on wgpu/Vulkan, then
+    /// B0 inference (batch 64, 256) and training steps (batch 64; f32, bf16, f16) timed with
+    /// `efficientnet bench`; everything in one JSON report.
+    GpuCheck {
+        /// Where the report goes.
+        #[arg(long, default_value = "target/gpu-check.json")]
+        out: PathBuf,
+        /// The device the timings run on, as `efficientnet --device` spells it.
+        #[arg(long, default_value = "wgpu")]
+        device: String,
+    },
     /// Run the slow `#[ignore]`d tests (full-size B8 and friends).
     TestSlow {
         /// Extra arguments for the test binaries (e.g. a test name filter).
@@ -131,13 +145,74 @@ const SYNTHETIC_DEFAULTS: [(&str, &str); 12] = [
     ("--out", "runs/synthetic"),
 ];
 
-fn train(cargo: &str, backend: &str, rest: Vec<String>) -> Result<(), String> {
+/// The values of `flag` in `args` (`--flag v`, `--flag=v`; comma-separated lists split).
+fn flag_values(args: &[String], flag: &str) -> Vec<String> {
+    let mut values = Vec::new();
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        let value = if arg == flag {
+            iter.next().cloned()
+        } else {
+            arg.strip_prefix(&format!("{flag}=")).map(str::to_owned)
+        };
+        if let Some(value) = value {
+            values.extend(value.split(',').map(|v| v.trim().to_owned()));
+        }
+    }
+    values
+}
+
+/// Refuses a backend with devices, options or an OS it cannot serve, with what to do instead.
+fn check_combination(backend: &str, rest: &[String]) -> Result<(), String> {
     if !BACKENDS.contains(&backend) {
         return Err(format!(
             "unknown backend `{backend}`; choose one of {}",
             BACKENDS.join(", ")
         ));
     }
+    if backend == "metal" && !cfg!(target_os = "macos") {
+        return Err("--backend metal needs macOS; use wgpu or vulkan here".into());
+    }
+    if backend == "cuda" && cfg!(target_os = "macos") {
+        return Err("--backend cuda: macOS has no CUDA; use metal".into());
+    }
+    // The backends a binary built with `backend`'s feature holds (vulkan and metal imply wgpu).
+    let compiled: &[&str] = match backend {
+        "vulkan" => &["vulkan", "wgpu"],
+        "metal" => &["metal", "wgpu"],
+        other => &[other],
+    };
+    for device in flag_values(rest, "--device")
+        .into_iter()
+        .chain(flag_values(rest, "--devices"))
+    {
+        let kind = device
+            .split(':')
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let kind = if kind == "cpu" {
+            "flex".to_owned()
+        } else {
+            kind
+        };
+        if !compiled.contains(&kind.as_str()) {
+            return Err(format!(
+                "device `{device}` needs `--backend {kind}`, but this build is `--backend {backend}`"
+            ));
+        }
+    }
+    if rest.iter().any(|a| a == "--ddp") && backend != "cuda" {
+        return Err(format!(
+            "--ddp (DistributedDataParallel) needs --backend cuda: Burn all-reduces with NCCL \
+             only; on {backend}, --devices alone trains data parallel"
+        ));
+    }
+    Ok(())
+}
+
+fn train(cargo: &str, backend: &str, rest: Vec<String>) -> Result<(), String> {
+    check_combination(backend, &rest)?;
     if backend == "cuda" {
         eprintln!(
             "xtask: note: Burn's CUDA backend downloads an LLVM bundle from GitHub while it builds"
@@ -169,9 +244,11 @@ fn train(cargo: &str, backend: &str, rest: Vec<String>) -> Result<(), String> {
     if backend != "flex" {
         cmd.args(["--no-default-features", "--features", backend]);
     }
-    cmd.args(["--", "--device", backend, "train"])
-        .args(args)
-        .args(rest);
+    cmd.arg("--");
+    if flag_values(&rest, "--device").is_empty() {
+        cmd.args(["--device", backend]);
+    }
+    cmd.arg("train").args(args).args(rest);
     run(&mut cmd)
 }
 
@@ -465,6 +542,9 @@ fn main() -> ExitCode {
             full,
         } => parity(&cargo, &python, no_regenerate, full),
         Task::Docs => docs::generate(&root()),
+        Task::GpuCheck { out, device } => {
+            gpu_check::run(&cargo, &root(), &root().join(out), &device)
+        }
         Task::Fuzz { seconds, targets } => fuzz(seconds, targets),
         Task::Bench {
             vs_torch,
@@ -481,6 +561,38 @@ fn main() -> ExitCode {
         Err(message) => {
             eprintln!("xtask: {message}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn unknown_or_mismatched_combinations_are_refused() {
+        assert!(check_combination("flex", &[]).is_ok());
+        assert!(
+            check_combination("tpu", &[])
+                .unwrap_err()
+                .contains("unknown backend")
+        );
+        let err = check_combination("flex", &args(&["--devices", "cuda:0,cuda:1"])).unwrap_err();
+        assert!(err.contains("needs `--backend cuda`"), "{err}");
+        assert!(check_combination("vulkan", &args(&["--devices=wgpu:0,vulkan:1"])).is_ok());
+        assert!(check_combination("flex", &args(&["--devices", "flex,cpu"])).is_ok());
+        let err = check_combination("wgpu", &args(&["--devices", "wgpu:0,wgpu:1", "--ddp"]));
+        assert!(err.unwrap_err().contains("NCCL"));
+        if !cfg!(target_os = "macos") {
+            assert!(
+                check_combination("metal", &[])
+                    .unwrap_err()
+                    .contains("macOS")
+            );
         }
     }
 }

@@ -5,10 +5,14 @@ use std::time::Instant;
 
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{GradientsParams, SgdConfig, momentum::MomentumConfig};
-use burn::tensor::{Device, Distribution, Int, Tensor, TensorData};
+use burn::tensor::{DType, Device, Distribution, Int, Tensor, TensorData};
 use clap::{Args, ValueEnum};
 use efficientnet::ModelName;
+use efficientnet_train::Precision;
+use efficientnet_train::precision::LossScaler;
 use serde::Serialize;
+
+use crate::train_cmd::PrecisionArg;
 
 /// `--mode`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize)]
@@ -44,6 +48,10 @@ pub struct BenchArgs {
     /// Inference with every BatchNorm folded into its convolution (`EfficientNet::fuse`).
     #[arg(long)]
     fuse: bool,
+    /// Compute precision: f32, or mixed bf16/f16 (f32 weights; in training f32 BatchNorm,
+    /// loss and optimizer, and for f16 the loss scaling of `train --precision f16`).
+    #[arg(long, value_enum, default_value_t = PrecisionArg::F32)]
+    precision: PrecisionArg,
     /// Print JSON instead of a line.
     #[arg(long)]
     json: bool,
@@ -60,6 +68,8 @@ pub struct BenchReport {
     pub fused: bool,
     /// Device, as `--device` spells it.
     pub device: String,
+    /// Compute precision (`f32`, `bf16`, `f16`).
+    pub precision: String,
     /// Images per iteration.
     pub batch_size: usize,
     /// Input side in pixels.
@@ -121,6 +131,8 @@ pub fn run(args: BenchArgs, device: &Device, device_name: &str) -> Result<(), St
         return Err(format!("--resolution {resolution} is below 32 pixels"));
     }
     let n = args.batch_size;
+    let precision = Precision::from(args.precision);
+    let dtype = precision.dtype();
     let sync = |device: &Device| device.sync().map_err(|e| format!("device: {e:?}"));
     let times = match args.mode {
         Mode::Infer => {
@@ -132,7 +144,8 @@ pub fn run(args: BenchArgs, device: &Device, device_name: &str) -> Result<(), St
                 [n, 3, resolution, resolution],
                 Distribution::Default,
                 device,
-            );
+            )
+            .cast(dtype);
             time(args.warmup, args.iters, || {
                 let logits = model.forward(x.clone()); // [n, classes]
                 let _ = logits.into_data();
@@ -153,16 +166,29 @@ pub fn run(args: BenchArgs, device: &Device, device_name: &str) -> Result<(), St
                 [n, 3, resolution, resolution],
                 Distribution::Default,
                 &train_device,
-            );
+            )
+            .cast(dtype);
+            let scaler = (precision == Precision::F16).then(LossScaler::default);
             let classes = config.num_classes as i64;
             let labels: Vec<i64> = (0..n as i64).map(|i| i % classes).collect();
             let y = Tensor::<1, Int>::from_data(TensorData::new(labels, [n]), &train_device);
             let ce = CrossEntropyLossConfig::new().init(&train_device);
             time(args.warmup, args.iters, || {
                 let net = model.take().ok_or("model lost in a failed step")?;
-                let loss = ce.forward(net.forward(x.clone()), y.clone());
-                let grads = GradientsParams::from_grads(loss.backward(), &net);
-                model = Some(optim.step(0.01, net, grads));
+                let logits = net.forward(x.clone()).cast(DType::F32);
+                let loss = ce.forward(logits, y.clone());
+                let grads = match &scaler {
+                    Some(scaler) => {
+                        let loss = loss.mul_scalar(scaler.scale());
+                        let grads = GradientsParams::from_grads(loss.backward(), &net);
+                        scaler.unscale(&net, grads)
+                    }
+                    None => Some(GradientsParams::from_grads(loss.backward(), &net)),
+                };
+                model = Some(match grads {
+                    Some(grads) => optim.step(0.01, net, grads),
+                    None => net, // overflow: skipped, as in training
+                });
                 sync(&train_device)
             })?
         }
@@ -173,6 +199,7 @@ pub fn run(args: BenchArgs, device: &Device, device_name: &str) -> Result<(), St
         mode: args.mode,
         fused: args.fuse,
         device: device_name.to_owned(),
+        precision: precision.name().to_owned(),
         batch_size: n,
         resolution,
         iters: args.iters,
@@ -188,13 +215,14 @@ pub fn run(args: BenchArgs, device: &Device, device_name: &str) -> Result<(), St
         println!("{text}");
     } else {
         println!(
-            "{} {}{} batch {} at {} px on {}: {:.1} images/s (median {:.1} ms of {}, min {:.1}, max {:.1}), peak RSS {}",
+            "{} {}{} {} batch {} at {} px on {}: {:.1} images/s (median {:.1} ms of {}, min {:.1}, max {:.1}), peak RSS {}",
             report.model,
             match report.mode {
                 Mode::Infer => "inference",
                 Mode::Train => "training step",
             },
             if report.fused { " (fused)" } else { "" },
+            report.precision,
             n,
             resolution,
             report.device,

@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 use burn::tensor::Device;
 use clap::{Args, ValueEnum};
-use efficientnet_train::{OptimizerKind, ScheduleKind, TrainConfig};
+use efficientnet_train::{DataParallel, OptimizerKind, Precision, ScheduleKind, TrainConfig};
+
+use crate::device::DeviceArg;
 
 /// `--optimizer`.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -24,6 +26,28 @@ pub enum ScheduleArg {
     Cosine,
     /// Warmup, then x0.97 every 2.4 epochs.
     Step,
+}
+
+/// `--precision`.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum PrecisionArg {
+    /// Everything in f32.
+    F32,
+    /// Mixed precision: bfloat16 compute; f32 weights, optimizer, BatchNorm and loss.
+    Bf16,
+    /// Mixed precision: float16 compute with dynamic loss scaling; f32 weights, optimizer,
+    /// BatchNorm and loss.
+    F16,
+}
+
+impl From<PrecisionArg> for Precision {
+    fn from(arg: PrecisionArg) -> Self {
+        match arg {
+            PrecisionArg::F32 => Precision::F32,
+            PrecisionArg::Bf16 => Precision::Bf16,
+            PrecisionArg::F16 => Precision::F16,
+        }
+    }
 }
 
 /// Arguments of `train`.
@@ -108,6 +132,28 @@ pub struct TrainArgs {
     /// Synthetic dataset: number of validation images.
     #[arg(long, default_value_t = 600)]
     synthetic_valid: usize,
+    /// Dropout before the classifier (timm `--drop`) [default: the variant's].
+    #[arg(long)]
+    drop: Option<f64>,
+    /// Stochastic depth rate (timm `--drop-path`) [default: the variant's].
+    #[arg(long)]
+    drop_path: Option<f64>,
+    /// Compute precision of the forward and backward passes (mixed precision: the weights,
+    /// the optimizer state, BatchNorm and the loss stay f32).
+    #[arg(long, value_enum, default_value_t = PrecisionArg::F32)]
+    precision: PrecisionArg,
+    /// With --precision f16: train without loss scaling (to see what it prevents).
+    #[arg(long)]
+    no_loss_scaling: bool,
+    /// Data parallel over these devices, e.g. `cuda:0,cuda:1` or `wgpu:0,wgpu:1`; the first
+    /// holds the optimizer and runs validation. --batch-size is the global batch (split
+    /// evenly); the learning rate is the one for that global batch.
+    #[arg(long, value_delimiter = ',', num_args = 1..)]
+    devices: Vec<DeviceArg>,
+    /// With --devices: Burn's DistributedDataParallel (gradients all-reduced by NCCL; CUDA
+    /// only) instead of the multi-device strategy (gradients summed on the first device).
+    #[arg(long)]
+    ddp: bool,
     /// Output folder: checkpoints, logs, config.json, metrics.csv, summary.json, model.bpk.
     #[arg(long)]
     out: PathBuf,
@@ -117,7 +163,8 @@ pub struct TrainArgs {
         "data", "model", "pretrained", "freeze_epochs", "width", "depth", "batch_size",
         "image_size", "lr", "warmup_epochs", "schedule", "optimizer", "weight_decay",
         "label_smoothing", "ema_decay", "min_crop_scale", "rand_augment", "reprob", "mixup",
-        "cutmix", "seed", "synthetic_train", "synthetic_valid",
+        "cutmix", "seed", "synthetic_train", "synthetic_valid", "drop", "drop_path",
+        "precision", "no_loss_scaling", "ddp",
     ])]
     resume: bool,
 }
@@ -178,13 +225,45 @@ impl TrainArgs {
             .with_seed(self.seed)
             .with_synthetic_train(self.synthetic_train)
             .with_synthetic_valid(self.synthetic_valid)
+            .with_dropout(self.drop)
+            .with_drop_path(self.drop_path)
+            .with_precision(self.precision.into())
+            .with_loss_scaling(!self.no_loss_scaling)
+            .with_data_parallel(if self.ddp {
+                DataParallel::Ddp
+            } else {
+                DataParallel::MultiDevice
+            })
+    }
+
+    /// The devices to train on: `--devices`, or the one `--device` picked.
+    fn devices(&self, device: &Device) -> Result<Vec<Device>, String> {
+        if self.devices.is_empty() {
+            if self.ddp {
+                return Err("--ddp needs --devices (two or more CUDA devices)".into());
+            }
+            return Ok(vec![device.clone()]);
+        }
+        if self.ddp && !self.devices.iter().all(|d| matches!(d, DeviceArg::Cuda(_))) {
+            return Err(format!(
+                "--ddp needs CUDA devices (Burn all-reduces with NCCL only), got --devices {}; \
+                 drop --ddp to use the multi-device strategy, which runs on any backend",
+                self.devices
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ));
+        }
+        self.devices.iter().map(|d| d.device()).collect()
     }
 }
 
 /// Runs `train`.
 pub fn run(args: TrainArgs, device: &Device) -> Result<(), String> {
     let config = args.config()?;
-    let summary = efficientnet_train::train(&config, &args.out, device, args.resume)
+    let devices = args.devices(device)?;
+    let summary = efficientnet_train::train_on(&config, &args.out, &devices, args.resume)
         .map_err(|e| e.to_string())?;
     println!(
         "done: {} epochs, validation top-1 {:.1}% (best {:.1}% at epoch {}), top-5 {:.1}%, \
@@ -199,6 +278,12 @@ pub fn run(args: TrainArgs, device: &Device) -> Result<(), String> {
         summary.model_file,
         args.out.join("summary.json").display()
     );
+    if summary.skipped_steps > 0 {
+        println!(
+            "f16 loss scaling skipped {} optimizer steps with overflowing gradients",
+            summary.skipped_steps
+        );
+    }
     if summary.skipped_files > 0 {
         eprintln!(
             "warning: {} unreadable files were skipped",

@@ -1,10 +1,11 @@
-//! The model as Burn's Learner sees it: EfficientNet + label-smoothed cross-entropy.
+//! The model as Burn's Learner sees it: EfficientNet + label-smoothed cross-entropy, in f32 or
+//! mixed precision, on one device or as one of several data-parallel workers.
 
 use burn::lr_scheduler::module_lr_scheduler::ModuleLearningRate;
 use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::{GradientsParams, ModuleOptimizer};
-use burn::tensor::{Int, Tensor};
+use burn::tensor::{DType, Int, Tensor};
 use burn::train::{ClassificationOutput, InferenceStep, TrainOutput, TrainStep};
 use efficientnet::EfficientNet;
 
@@ -12,6 +13,7 @@ use crate::data::{ImageBatch, Mix};
 use crate::ema::ModelEma;
 use crate::guard::LossGuard;
 use crate::loader::Stream;
+use crate::precision::{LossScaler, Precision};
 
 /// An [`EfficientNet`] trained with cross-entropy and label smoothing.
 #[derive(Module, Debug)]
@@ -29,6 +31,15 @@ pub struct Classifier {
     /// Stops the run at a non-finite loss.
     #[module(skip)]
     pub guard: LossGuard,
+    /// The dtype of the forward and backward passes (weights stay f32).
+    #[module(skip)]
+    pub precision: Precision,
+    /// Dynamic loss scaling (f16).
+    #[module(skip)]
+    pub scaler: Option<LossScaler>,
+    /// Data-parallel workers whose gradients Burn sums for one optimizer step: each divides
+    /// its loss by this, so the sum is the gradient of the mean loss over the global batch.
+    pub num_devices: usize,
 }
 
 impl Classifier {
@@ -39,16 +50,21 @@ impl Classifier {
     /// - input: `batch.images` `[N, 3, H, W]`, `batch.targets` `[N]`
     /// - output: `loss` `[1]`, `output` (the logits) `[N, num_classes]`, `targets` `[N]`
     pub fn forward_classification(&self, batch: ImageBatch) -> ClassificationOutput {
-        let logits = self.net.forward(batch.images); // [N, classes]
+        let images = batch.images.cast(self.precision.dtype());
+        let logits = self.net.forward(images).cast(DType::F32); // [N, classes]
         self.loss(logits, batch.targets, batch.mix)
     }
 
     /// Training forward pass with everything but the classifier frozen.
     fn forward_frozen(&self, batch: ImageBatch) -> ClassificationOutput {
         let frozen = self.net.valid(); // no-autodiff snapshot, training flags off
-        let features = frozen.forward_backbone(batch.images.inner()); // [N, C, h, w]
+        let images = batch.images.inner().cast(self.precision.dtype());
+        let features = frozen.forward_backbone(images); // [N, C, h, w]
         let pooled = frozen.forward_pre_logits(features); // [N, head]
-        let logits = self.net.forward_classifier(Tensor::from_inner(pooled)); // [N, classes]
+        let logits = self
+            .net
+            .forward_classifier(Tensor::from_inner(pooled))
+            .cast(DType::F32); // [N, classes]
         self.loss(logits, batch.targets, batch.mix)
     }
 
@@ -95,7 +111,14 @@ impl TrainStep for Classifier {
         };
         self.guard
             .check(output.loss.clone().into_scalar::<f32>(), position);
-        TrainOutput::new(self, output.loss.backward(), output)
+        let scale = self.scaler.as_ref().map_or(1.0, LossScaler::scale);
+        let factor = scale / self.num_devices.max(1) as f32;
+        let loss = if factor == 1.0 {
+            output.loss.clone()
+        } else {
+            output.loss.clone().mul_scalar(factor)
+        };
+        TrainOutput::new(self, loss.backward(), output)
     }
 
     fn optimize(
@@ -104,6 +127,14 @@ impl TrainStep for Classifier {
         lr: ModuleLearningRate,
         grads: GradientsParams,
     ) -> Self {
+        let grads = match &self.scaler {
+            Some(scaler) => match scaler.unscale(&self, grads) {
+                Some(grads) => grads,
+                // An inf or NaN gradient: no update (the scale was halved).
+                None => return self,
+            },
+            None => grads,
+        };
         let mut model = optim.step(lr, self, grads);
         if let Some(ema) = model.ema.take() {
             model.ema = Some(ema.update(&model.net));

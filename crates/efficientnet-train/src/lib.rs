@@ -1,7 +1,8 @@
 //! Training EfficientNet on Burn's `Learner` (`SupervisedTraining`): class-folder and Kaggle
 //! ImageNet datasets and a built-in synthetic one, RandomResizedCrop/flip augmentation, a
 //! warmup followed by cosine or staircase decay, TF-style RMSProp, label smoothing,
-//! checkpoints and resume, and a run summary (`summary.json`, `metrics.csv`).
+//! checkpoints and resume, and a run summary (`summary.json`, `metrics.csv`); on one device or
+//! data-parallel on several ([`train_on`]), in f32 or mixed precision ([`precision`]).
 //!
 //! Runs are reproducible and resumable bit for bit ([`loader::EpochLoader`]), crash-safe
 //! ([`checkpoint::AtomicCheckpointer`]) and stop at a non-finite loss ([`guard::LossGuard`]).
@@ -50,6 +51,7 @@ mod error;
 pub mod guard;
 pub mod loader;
 pub mod plot;
+pub mod precision;
 pub mod rand_augment;
 pub mod renderer;
 pub mod rmsprop_tf;
@@ -58,4 +60,5 @@ pub mod synthetic;
 pub mod train;
 
 pub use error::{Result, TrainError};
-pub use train::{OptimizerKind, ScheduleKind, Summary, TrainConfig, train};
+pub use precision::Precision;
+pub use train::{DataParallel, OptimizerKind, ScheduleKind, Summary, TrainConfig, train, train_on};

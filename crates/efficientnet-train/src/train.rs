@@ -12,8 +12,12 @@ use burn::optim::{
     AdamWConfig, ModuleOptimizer, SgdConfig, decay::WeightDecayConfig, momentum::MomentumConfig,
 };
 use burn::tensor::Device;
+use burn::tensor::distributed::{DistributedConfig, ReduceOperation};
 use burn::train::metric::{AccuracyMetric, LearningRateMetric, LossMetric, TopKAccuracyMetric};
-use burn::train::{Interrupter, Learner, LearnerSummary, SupervisedTraining};
+use burn::train::{
+    ExecutionStrategy, Interrupter, Learner, LearnerSummary, MultiDeviceOptim, SupervisedTraining,
+    TrainingStrategy,
+};
 use efficientnet::preprocess::EvalTransform;
 use efficientnet::weights::{self, LoadOptions, WeightSet};
 use efficientnet::{EfficientNet, ModelName};
@@ -29,6 +33,7 @@ use crate::error::{Result, TrainError};
 use crate::guard::LossGuard;
 use crate::loader::EpochLoader;
 use crate::plot::{self, Panel, Series};
+use crate::precision::{LossScaler, Precision};
 use crate::rand_augment::RandAugment;
 use crate::renderer::LineRenderer;
 use crate::rmsprop_tf::RmsPropTfConfig;
@@ -52,6 +57,17 @@ pub enum ScheduleKind {
     Cosine,
     /// x0.97 every 2.4 epochs (the paper).
     Step,
+}
+
+/// How several devices share the training (only used with more than one device).
+#[derive(Config, Debug, Copy, PartialEq, Eq)]
+pub enum DataParallel {
+    /// Burn's `ExecutionStrategy::MultiDevice`: one worker thread per device, gradients summed
+    /// on the first device, which steps the optimizer. Any backend.
+    MultiDevice,
+    /// Burn's `DistributedDataParallel`: gradients all-reduced (mean) during the backward, an
+    /// optimizer per device. CUDA with NCCL only (Burn implements the all-reduce nowhere else).
+    Ddp,
 }
 
 /// Everything that defines a run; saved as `config.json` in the output folder.
@@ -138,6 +154,23 @@ pub struct TrainConfig {
     /// Synthetic dataset: validation images.
     #[config(default = 600)]
     pub synthetic_valid: usize,
+    /// Dropout before the classifier (timm `--drop`); `None` = the variant's own.
+    #[config(default = "None")]
+    pub dropout: Option<f64>,
+    /// Stochastic depth rate of the last block (timm `--drop-path`); `None` = the variant's own.
+    #[config(default = "None")]
+    pub drop_path: Option<f64>,
+    /// Compute precision of the forward and backward passes; the weights, the optimizer
+    /// state, BatchNorm and the loss stay f32 ([`crate::precision`]).
+    #[config(default = "Precision::F32")]
+    pub precision: Precision,
+    /// With f16: dynamic loss scaling (PyTorch's `GradScaler` defaults). Off only to show
+    /// what f16 does without it.
+    #[config(default = true)]
+    pub loss_scaling: bool,
+    /// How several devices share the training.
+    #[config(default = "DataParallel::MultiDevice")]
+    pub data_parallel: DataParallel,
 }
 
 /// What a run reports in `summary.json`.
@@ -167,6 +200,12 @@ pub struct Summary {
     pub ema_top1: Option<f64>,
     /// Where the final model is.
     pub model_file: String,
+    /// Devices the training ran on (data parallel when more than one).
+    pub devices: usize,
+    /// Compute precision.
+    pub precision: Precision,
+    /// Optimizer steps skipped by f16 loss scaling because a gradient overflowed.
+    pub skipped_steps: usize,
 }
 
 /// One row of `metrics.csv`.
@@ -351,7 +390,56 @@ fn remove_logs_after(out: &Path, epoch: usize) -> Result<()> {
 /// # Ok::<(), efficientnet_train::TrainError>(())
 /// ```
 pub fn train(config: &TrainConfig, out: &Path, device: &Device, resume: bool) -> Result<Summary> {
+    train_on(config, out, std::slice::from_ref(device), resume)
+}
+
+/// [`train`] on one or more devices. With several, training is data parallel (Burn's
+/// `ExecutionStrategy::MultiDevice`, one worker thread per device, any backend):
+///
+/// * **Global batch**: `config.batch_size` is the global batch; each device takes
+///   `batch_size / devices` images of every step (the batch size must divide evenly), from
+///   its own contiguous share of the epoch's shuffled order.
+/// * **Gradients and learning rate**: each device divides its loss by the number of devices and
+///   Burn sums the devices' gradients on the first device, so a step follows the gradient of the
+///   mean loss over the global batch, as on one device: the learning rate is the one for
+///   `batch_size`, no scaling rule is applied on top (scale `lr` linearly with `batch_size` as
+///   usual, e.g. the paper's 0.016 per 256).
+/// * **BatchNorm**: each device normalises with the statistics of its own share of the batch
+///   (as PyTorch's DDP without SyncBatchNorm); the running averages are the mean of the
+///   devices' updates.
+/// * **Metrics**: every device's batches feed the training metrics (loss, accuracy averaged over
+///   all images of the step); validation runs on the first device.
+/// * The optimizer state, the EMA and the checkpoints live on the first device.
+///
+/// With [`DataParallel::Ddp`] (CUDA + NCCL) Burn all-reduces the mean gradient instead, and every
+/// device steps its own copy of the optimizer.
+///
+/// Multi-node training is not available: Burn 0.22.1 has no multi-node engine.
+pub fn train_on(
+    config: &TrainConfig,
+    out: &Path,
+    devices: &[Device],
+    resume: bool,
+) -> Result<Summary> {
     let started = Instant::now();
+    let Some(device) = devices.first() else {
+        return Err(TrainError::Config("no device to train on".into()));
+    };
+    let num_devices = devices.len();
+    if config.batch_size % num_devices != 0 {
+        return Err(TrainError::Config(format!(
+            "the batch size {} does not split evenly over {num_devices} devices",
+            config.batch_size
+        )));
+    }
+    let device_batch = config.batch_size / num_devices;
+    let ddp = num_devices > 1 && config.data_parallel == DataParallel::Ddp;
+    if ddp && config.precision == Precision::F16 && config.loss_scaling {
+        return Err(TrainError::Config(
+            "f16 loss scaling is not available with DDP (each device steps its own optimizer);              use bf16, or the multi-device strategy"
+                .into(),
+        ));
+    }
     let name: ModelName = config.model.parse()?;
     if config.batch_size == 0 || config.epochs == 0 || config.image_size < 32 {
         return Err(TrainError::Config(
@@ -408,6 +496,12 @@ pub fn train(config: &TrainConfig, out: &Path, device: &Device, resume: bool) ->
     if let Some(d) = config.depth {
         model_config = model_config.with_depth(d);
     }
+    if let Some(p) = config.dropout {
+        model_config = model_config.with_dropout(p);
+    }
+    if let Some(p) = config.drop_path {
+        model_config = model_config.with_drop_path_rate(p);
+    }
     // Pretrained weights bring their own padding and BN eps (the weight set's preset).
     let pretrained = match &config.pretrained {
         Some(path) => {
@@ -458,19 +552,24 @@ pub fn train(config: &TrainConfig, out: &Path, device: &Device, resume: bool) ->
         .ema_decay
         .map(|decay| ModelEma::new(&net, decay, &device.clone().autodiff()));
     let interrupter = Interrupter::new();
-    let steps_per_epoch = splits
-        .train
-        .samples()
-        .len()
-        .div_ceil(config.batch_size)
-        .max(1);
+    // Burn splits the epoch into one contiguous share per device (the last takes the
+    // remainder); a step takes one batch of every device that has one left.
+    let train_len = splits.train.samples().len();
+    let last_share = train_len - (num_devices - 1) * (train_len / num_devices);
+    let steps_per_epoch = last_share.div_ceil(device_batch).max(1);
     let guard = LossGuard::new(interrupter.clone(), steps_per_epoch);
+    let scaler =
+        (config.precision == Precision::F16 && config.loss_scaling).then(LossScaler::default);
     let model = Classifier {
         net,
         ema,
         label_smoothing: config.label_smoothing as f32,
         freeze_epochs: config.freeze_epochs,
         guard: guard.clone(),
+        precision: config.precision,
+        scaler: scaler.clone(),
+        // DDP averages the gradients itself; the multi-device strategy sums them.
+        num_devices: if ddp { 1 } else { num_devices },
     };
 
     let bad_files = Arc::new(BadFiles::default());
@@ -504,21 +603,16 @@ pub fn train(config: &TrainConfig, out: &Path, device: &Device, resume: bool) ->
         Mode::Eval(EvalTransform::crop_pct(size, 0.875)),
         bad_files.clone(),
     );
-    let train_len = splits.train.samples().len();
     // Epoch e's order and augmentation depend on (seed, e) only: resuming after epoch k
     // starts the loader at k + 1 and the run continues exactly as if never stopped.
     let first_epoch = checkpoint.map_or(1, |epoch| epoch + 1);
     let train_loader: Arc<dyn DataLoader<ImageBatch>> = Arc::new(
-        EpochLoader::new(
-            splits.train.samples().to_vec(),
-            train_batcher,
-            config.batch_size,
-        )
-        .with_shuffle(true)
-        .with_seed(config.seed)
-        .with_workers(config.num_workers)
-        .with_device(device.clone())
-        .starting_epoch(first_epoch),
+        EpochLoader::new(splits.train.samples().to_vec(), train_batcher, device_batch)
+            .with_shuffle(true)
+            .with_seed(config.seed)
+            .with_workers(config.num_workers)
+            .with_device(device.clone())
+            .starting_epoch(first_epoch),
     );
     let valid_loader: Arc<dyn DataLoader<ImageBatch>> = Arc::new(
         EpochLoader::new(
@@ -566,6 +660,17 @@ pub fn train(config: &TrainConfig, out: &Path, device: &Device, resume: bool) ->
         )
         .with_interrupter(interrupter)
         .num_epochs(config.epochs);
+    if num_devices > 1 {
+        let strategy = if ddp {
+            let config = DistributedConfig {
+                all_reduce_op: ReduceOperation::Mean,
+            };
+            ExecutionStrategy::ddp(devices.to_vec(), config)
+        } else {
+            ExecutionStrategy::multi(devices.to_vec(), MultiDeviceOptim::OptimMainDevice)
+        };
+        training = training.with_training_strategy(TrainingStrategy::Default(strategy));
+    }
     // Burn's TUI dashboard on a terminal when built with the `tui` feature; plain lines otherwise.
     if !(cfg!(feature = "tui") && std::io::IsTerminal::is_terminal(&std::io::stdout())) {
         training = training.renderer(Box::new(LineRenderer::default()));
@@ -632,6 +737,9 @@ pub fn train(config: &TrainConfig, out: &Path, device: &Device, resume: bool) ->
         skipped_files: bad_files.count(),
         ema_top1,
         model_file: model_file.display().to_string(),
+        devices: num_devices,
+        precision: config.precision,
+        skipped_steps: scaler.as_ref().map_or(0, LossScaler::skipped_steps),
     };
     let json =
         serde_json::to_string_pretty(&summary).map_err(|e| TrainError::Config(e.to_string()))?;

@@ -122,6 +122,13 @@ impl EfficientNet {
     /// - input: `[N, in_channels, H, W]`, any `H, W >= 32`
     /// - output: `[N, num_classes]`
     ///
+    /// # Precision
+    /// The network computes in the dtype of `x`. With f32 weights and a bf16 or f16 input
+    /// (`images.cast(FloatDType::BF16)`) that is mixed precision: convolutions and the
+    /// classifier run in half precision on half-precision copies of the weights, BatchNorm
+    /// normalises in f32 (its statistics, running averages included, stay f32), and under
+    /// autodiff the weight gradients come back in f32. The logits have the input's dtype.
+    ///
     /// ```
     /// use burn::tensor::{Device, Distribution, Tensor};
     /// use efficientnet::EfficientNetConfig;
@@ -182,7 +189,7 @@ impl EfficientNet {
     /// - input: `[N, head]`
     /// - output: `[N, num_classes]`
     pub fn forward_classifier(&self, pooled: Tensor<2>) -> Tensor<2> {
-        self.classifier.forward(self.dropout.forward(pooled))
+        crate::kernels::linear(&self.classifier, self.dropout.forward(pooled))
     }
 
     /// The multi-scale endpoints at strides 2, 4, 8, 16, 32 (the last stage output at each

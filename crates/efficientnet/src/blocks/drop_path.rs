@@ -40,6 +40,7 @@ impl DropPath {
         let keep = 1.0 - self.prob;
         let [n, _, _, _] = x.dims();
         let mask = Tensor::<4>::random([n, 1, 1, 1], Distribution::Bernoulli(keep), &x.device()); // [N, 1, 1, 1]
-        x * mask.div_scalar(keep)
+        let dtype = x.dtype(); // the mask in x's precision (bf16/f16 under mixed precision)
+        x * mask.div_scalar(keep).cast(dtype)
     }
 }

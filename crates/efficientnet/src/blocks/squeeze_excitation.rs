@@ -40,8 +40,10 @@ impl SqueezeExcitation {
     /// - output: `[N, C, H, W]`
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let s = x.clone().mean_dim(3).mean_dim(2); // [N, C, 1, 1]
-        let s = self.activation.forward(self.conv_reduce.forward(s)); // [N, squeeze, 1, 1]
-        let gate = sigmoid(self.conv_expand.forward(s)); // [N, C, 1, 1]
+        let s = self
+            .activation
+            .forward(crate::kernels::conv2d(&self.conv_reduce, s)); // [N, squeeze, 1, 1]
+        let gate = sigmoid(crate::kernels::conv2d(&self.conv_expand, s)); // [N, C, 1, 1]
         x * gate
     }
 }

@@ -120,8 +120,8 @@ fn channel_affine_composed<B: Backend>(
 }
 
 /// Whether `device` is flex, with or without autodiff: where [`FlexKernels`] applies.
-pub(crate) fn runs_on_flex(device: &Device) -> bool {
-    device.clone().without_autodiff() == Device::flex()
+pub(crate) fn runs_on_flex<const D: usize>(x: &burn::tensor::Tensor<D>) -> bool {
+    x.dtype() == burn::tensor::DType::F32 && x.device().without_autodiff() == Device::flex()
 }
 
 /// `x` as a contiguous tensor starting at offset 0 (a copy only if it is not one already).

@@ -25,7 +25,7 @@ mod flex;
 mod math;
 
 use burn::nn::conv::Conv2d;
-use burn::nn::{BatchNorm, PaddingConfig2d};
+use burn::nn::{BatchNorm, Linear, PaddingConfig2d};
 use burn::tensor::Tensor;
 use burn::tensor::ops::ConvOptions;
 
@@ -39,7 +39,7 @@ use burn::tensor::ops::ConvOptions;
 /// * `x`: any, returned unchanged.
 pub fn silu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
     #[cfg(feature = "flex")]
-    if flex::runs_on_flex(&x.device()) {
+    if flex::runs_on_flex(&x) {
         use burn::backend::Dispatch;
         return Tensor::from_dispatch(<Dispatch as FlexKernels>::silu(x.into_dispatch()));
     }
@@ -56,8 +56,17 @@ pub fn silu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
 /// * `x`: `[N, C_in, H, W]`
 /// * returns `[N, C_out, H_out, W_out]`
 pub fn conv2d(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    let weight = conv.weight.val();
+    if weight.dtype() != x.dtype() {
+        // Mixed precision: the layer computes in the input's dtype (bf16/f16) on a copy of its
+        // f32 weights; the cast's backward returns the weight gradient in f32.
+        let dtype = x.dtype();
+        let options = conv_options(conv, x.dims());
+        let bias = conv.bias.as_ref().map(|b| b.val().cast(dtype));
+        return burn::tensor::module::conv2d(x, weight.cast(dtype), bias, options);
+    }
     #[cfg(feature = "flex")]
-    if conv.bias.is_none() && flex::runs_on_flex(&x.device()) {
+    if conv.bias.is_none() && flex::runs_on_flex(&x) {
         use burn::backend::Dispatch;
         let options = conv_options(conv, x.dims());
         let weight = conv.weight.val().into_dispatch();
@@ -80,8 +89,14 @@ pub fn conv2d(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
 ///
 /// * `x`: `[N, C, H, W]`, returned unchanged.
 pub fn batch_norm(bn: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
+    let dtype = x.dtype();
+    if bn.gamma.val().dtype() != dtype {
+        // Mixed precision: statistics and normalisation in the parameters' dtype (f32), the
+        // result back in the input's (bf16/f16).
+        return batch_norm(bn, x.cast(bn.gamma.val().dtype())).cast(dtype);
+    }
     #[cfg(feature = "flex")]
-    if x.device().is_autodiff() && bn.training.is_enabled() && flex::runs_on_flex(&x.device()) {
+    if x.device().is_autodiff() && bn.training.is_enabled() && flex::runs_on_flex(&x) {
         use burn::backend::Dispatch;
         let (gamma, beta) = (
             bn.gamma.val().into_dispatch(),
@@ -109,7 +124,7 @@ pub fn batch_norm(bn: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
         return Tensor::from_dispatch(y);
     }
     #[cfg(feature = "flex")]
-    if !x.device().is_autodiff() && flex::runs_on_flex(&x.device()) {
+    if !x.device().is_autodiff() && flex::runs_on_flex(&x) {
         use burn::backend::Dispatch;
         let device = x.device();
         let mean = bn.running_mean.value().to_device(&device);
@@ -121,6 +136,23 @@ pub fn batch_norm(bn: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
         return Tensor::from_dispatch(y);
     }
     bn.forward(x)
+}
+
+/// `linear.forward(x)` in the dtype of `x`: a bf16/f16 input multiplies a bf16/f16 copy of
+/// the (f32) weight and bias (mixed precision; gradients return in the weights' dtype).
+///
+/// # Shapes
+///
+/// * `x`: `[..., d_in]`
+/// * returns `[..., d_out]`
+pub fn linear<const D: usize>(linear: &Linear, x: Tensor<D>) -> Tensor<D> {
+    let weight = linear.weight.val();
+    if weight.dtype() == x.dtype() {
+        return linear.forward(x);
+    }
+    let dtype = x.dtype();
+    let bias = linear.bias.as_ref().map(|b| b.val().cast(dtype));
+    burn::tensor::module::linear(x, weight.cast(dtype), bias)
 }
 
 /// The [`ConvOptions`] that `Conv2d::forward` builds for an input of shape `dims`. Burn's

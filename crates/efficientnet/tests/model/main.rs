@@ -1,5 +1,6 @@
-//! Model tests on the flex backend. One test binary (modules below) keeps link time down.
+//! Model tests on the flex backend (and, in `backends`, on ndarray and wgpu). One test binary (modules below) keeps link time down.
 
+mod backends;
 mod backward;
 mod drop_path;
 mod forward;

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::{Device, Tensor, TensorData};
 use efficientnet::weights::{FileTensor, LoadOptions, load_weights, read_tensors};
 use efficientnet::{EfficientNet, EfficientNetConfig, PaddingMode};
 
@@ -31,7 +31,7 @@ fn parity_fixture(name: &str) -> PathBuf {
 }
 
 /// Our config for each fixture case (same multipliers as the PyTorch builders).
-fn config(case: &str) -> EfficientNetConfig {
+pub fn config(case: &str) -> EfficientNetConfig {
     if std::env::var_os("EFFICIENTNET_FIXTURES").is_some() {
         return full_size_config(case);
     }
@@ -61,12 +61,16 @@ fn config(case: &str) -> EfficientNetConfig {
     config.with_num_classes(10)
 }
 
-fn tensor<const D: usize>(io: &BTreeMap<String, FileTensor>, name: &str) -> Tensor<D> {
+fn tensor<const D: usize>(
+    io: &BTreeMap<String, FileTensor>,
+    name: &str,
+    device: &Device,
+) -> Tensor<D> {
     let t = io
         .get(name)
         .unwrap_or_else(|| panic!("fixture lacks `{name}`"));
     let values = t.values.clone().expect("float tensor");
-    Tensor::from_data(TensorData::new(values, t.shape.clone()), &device())
+    Tensor::from_data(TensorData::new(values, t.shape.clone()), device)
 }
 
 /// The full-size cases of `make_fixtures.py --full` (1000 classes).
@@ -93,37 +97,64 @@ fn relative_error<const D: usize>(ours: Tensor<D>, theirs: Tensor<D>) -> f32 {
     diff / range.max(f32::MIN_POSITIVE)
 }
 
-fn load(case: &str, file: &str) -> EfficientNet {
-    let model = config(case).init(&device());
+/// The fixture case's model with its PyTorch weights, on `device`.
+pub fn load_on(case: &str, file: &str, device: &Device) -> EfficientNet {
+    load_config_on(config(case), case, file, device)
+}
+
+/// [`load_on`] with `config` (the case's, perhaps changed) instead of the case's own.
+pub fn load_config_on(
+    config: EfficientNetConfig,
+    case: &str,
+    file: &str,
+    device: &Device,
+) -> EfficientNet {
+    let model = config.init(device);
     let (model, report) = load_weights(model, parity_fixture(file), &LoadOptions::default())
         .unwrap_or_else(|e| panic!("{case}: {e}"));
     assert!(report.loaded > 0);
     model
 }
 
+/// The committed parity cases (`scripts/make_fixtures.py`).
+pub const CASES: [&str; 6] = [
+    "tv_b0",
+    "tf_b0",
+    "lukemelas_b0",
+    "tf_v2_b0",
+    "tv_v2",
+    "tf_lite0",
+];
+
 fn check(case: &str) {
-    const TOLERANCE: f32 = 1e-4;
-    let model = load(case, &format!("{case}.weights.safetensors"));
+    check_on(case, &device(), 1e-4);
+}
+
+/// Runs `case` on `device` and compares the stem, every stage, the head and the logits with
+/// PyTorch's: each must be within `tolerance` of its range. Returns the logits' error.
+pub fn check_on(case: &str, device: &Device, tolerance: f32) -> f32 {
+    let model = load_on(case, &format!("{case}.weights.safetensors"), device);
     let io = read_tensors(&parity_fixture(&format!("{case}.io.safetensors"))).expect("io fixture");
-    let input: Tensor<4> = tensor(&io, "input");
+    let input: Tensor<4> = tensor(&io, "input", device);
 
     // Stage by stage, so a mismatch points at its layer.
     let mut x = model.stem.forward(input.clone());
-    let err = relative_error(x.clone(), tensor(&io, "stem"));
-    assert!(err <= TOLERANCE, "{case} stem: relative error {err}");
+    let err = relative_error(x.clone(), tensor(&io, "stem", device));
+    assert!(err <= tolerance, "{case} stem: relative error {err}");
     for (s, stage) in model.stages.iter().enumerate() {
         x = stage.blocks.iter().fold(x, |x, b| b.forward(x));
-        let err = relative_error(x.clone(), tensor(&io, &format!("stage.{s}")));
-        assert!(err <= TOLERANCE, "{case} stage {s}: relative error {err}");
+        let err = relative_error(x.clone(), tensor(&io, &format!("stage.{s}"), device));
+        assert!(err <= tolerance, "{case} stage {s}: relative error {err}");
     }
     let head = model.head.forward(x);
-    let err = relative_error(head, tensor(&io, "head"));
-    assert!(err <= TOLERANCE, "{case} head: relative error {err}");
+    let err = relative_error(head, tensor(&io, "head", device));
+    assert!(err <= tolerance, "{case} head: relative error {err}");
 
     let logits = model.forward(input);
-    let err = relative_error(logits, tensor(&io, "logits"));
-    assert!(err <= TOLERANCE, "{case} logits: relative error {err}");
-    eprintln!("{case}: logits relative error {err:.2e}");
+    let err = relative_error(logits, tensor(&io, "logits", device));
+    assert!(err <= tolerance, "{case} logits: relative error {err}");
+    eprintln!("{case} on {device:?}: logits relative error {err:.2e}");
+    err
 }
 
 #[test]
@@ -158,16 +189,20 @@ fn timm_tf_lite0_relu6_without_se() {
 
 #[test]
 fn pytorch_zip_wrapped_and_legacy_checkpoints_load() {
-    let reference = load("tv_b0", "tv_b0.weights.safetensors");
+    let reference = load_on("tv_b0", "tv_b0.weights.safetensors", &device());
     let io = read_tensors(&parity_fixture("tv_b0.io.safetensors")).expect("io fixture");
-    let x: Tensor<4> = tensor(&io, "input");
+    let x: Tensor<4> = tensor(&io, "input", &device());
     let want = reference.forward(x.clone());
     // Zip format, the state dict wrapped as {'state_dict': ..., 'epoch': 3}.
-    let got = load("tv_b0", "tv_b0_wrapped.pth").forward(x.clone());
+    let got = load_on("tv_b0", "tv_b0_wrapped.pth", &device()).forward(x.clone());
     got.into_data().assert_eq(&want.into_data(), true);
     // The pre-1.6 (non-zip) pickle format, lukemelas keys.
-    let a = load("lukemelas_b0", "lukemelas_b0_legacy.pth");
-    let b = load("lukemelas_b0", "lukemelas_b0.weights.safetensors");
+    let a = load_on("lukemelas_b0", "lukemelas_b0_legacy.pth", &device());
+    let b = load_on(
+        "lukemelas_b0",
+        "lukemelas_b0.weights.safetensors",
+        &device(),
+    );
     a.forward(x.clone())
         .into_data()
         .assert_eq(&b.forward(x).into_data(), true);
@@ -179,7 +214,7 @@ fn pytorch_zip_wrapped_and_legacy_checkpoints_load() {
 fn fused_models_match_pytorch() {
     use burn::module::Module;
     for case in CASES {
-        let model = load(case, &format!("{case}.weights.safetensors"));
+        let model = load_on(case, &format!("{case}.weights.safetensors"), &device());
         let params = model.num_params();
         let fused = model.fuse();
         assert!(
@@ -187,8 +222,8 @@ fn fused_models_match_pytorch() {
             "{case}: BatchNorm tensors are gone"
         );
         let io = read_tensors(&parity_fixture(&format!("{case}.io.safetensors"))).expect("io");
-        let logits = fused.forward(tensor(&io, "input"));
-        let err = relative_error(logits, tensor(&io, "logits"));
+        let logits = fused.forward(tensor(&io, "input", &device()));
+        let err = relative_error(logits, tensor(&io, "logits", &device()));
         assert!(err <= 1e-5, "{case} fused: relative error {err}");
         eprintln!("{case} fused: logits relative error {err:.2e}");
     }
@@ -211,19 +246,9 @@ fn export_every_case_for_pytorch() {
             c if c.starts_with("tf_") => Layout::Timm,
             _ => Layout::Lukemelas,
         };
-        let model = load(case, &format!("{case}.weights.safetensors"));
+        let model = load_on(case, &format!("{case}.weights.safetensors"), &device());
         let out = dir.join(format!("{case}.safetensors"));
         export_safetensors(&model, layout, &out, Precision::F32).expect("export");
         println!("{case}: {}", out.display());
     }
 }
-
-/// The fixture cases of `scripts/make_fixtures.py`.
-const CASES: [&str; 6] = [
-    "tv_b0",
-    "tf_b0",
-    "lukemelas_b0",
-    "tf_v2_b0",
-    "tv_v2",
-    "tf_lite0",
-];
