@@ -578,19 +578,20 @@ mod tests {
         assert!(check_combination("flex", &[]).is_ok());
         assert!(
             check_combination("tpu", &[])
-                .unwrap_err()
+                .expect_err("refused")
                 .contains("unknown backend")
         );
-        let err = check_combination("flex", &args(&["--devices", "cuda:0,cuda:1"])).unwrap_err();
+        let err =
+            check_combination("flex", &args(&["--devices", "cuda:0,cuda:1"])).expect_err("refused");
         assert!(err.contains("needs `--backend cuda`"), "{err}");
         assert!(check_combination("vulkan", &args(&["--devices=wgpu:0,vulkan:1"])).is_ok());
         assert!(check_combination("flex", &args(&["--devices", "flex,cpu"])).is_ok());
         let err = check_combination("wgpu", &args(&["--devices", "wgpu:0,wgpu:1", "--ddp"]));
-        assert!(err.unwrap_err().contains("NCCL"));
+        assert!(err.expect_err("refused").contains("NCCL"));
         if !cfg!(target_os = "macos") {
             assert!(
                 check_combination("metal", &[])
-                    .unwrap_err()
+                    .expect_err("refused")
                     .contains("macOS")
             );
         }

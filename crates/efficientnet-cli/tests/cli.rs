@@ -57,6 +57,36 @@ fn bad_flags_and_unknown_models_fail_cleanly() {
 }
 
 #[test]
+fn device_lists_and_training_strategies_fail_cleanly() {
+    let out = scratch("devices");
+    let out = out.to_str().expect("utf-8 path");
+    assert_clean_failure(
+        &run(&["train", "--devices", "flex,cuda:1", "--out", out]),
+        "rebuild with `cargo build -p efficientnet-cli --features cuda`",
+    );
+    assert_clean_failure(
+        &run(&["train", "--devices", "flex,flex", "--ddp", "--out", out]),
+        "--ddp needs CUDA devices",
+    );
+    assert_clean_failure(
+        &run(&[
+            "train",
+            "--devices",
+            "flex,flex",
+            "--batch-size",
+            "5",
+            "--out",
+            out,
+        ]),
+        "does not split evenly over 2 devices",
+    );
+    assert_clean_failure(
+        &run(&["train", "--precision", "f8", "--out", out]),
+        "invalid value 'f8'",
+    );
+}
+
+#[test]
 fn predict_refuses_weights_of_another_width() {
     let weights = fixture("tf_b0.weights.safetensors");
     // The fixture is a width-0.25 B0 with 10 classes; its shapes do not fit full B0.

@@ -426,7 +426,7 @@ pub fn train_on(
         return Err(TrainError::Config("no device to train on".into()));
     };
     let num_devices = devices.len();
-    if config.batch_size % num_devices != 0 {
+    if !config.batch_size.is_multiple_of(num_devices) {
         return Err(TrainError::Config(format!(
             "the batch size {} does not split evenly over {num_devices} devices",
             config.batch_size
