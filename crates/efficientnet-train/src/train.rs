@@ -436,7 +436,8 @@ pub fn train_on(
     let ddp = num_devices > 1 && config.data_parallel == DataParallel::Ddp;
     if ddp && config.precision == Precision::F16 && config.loss_scaling {
         return Err(TrainError::Config(
-            "f16 loss scaling is not available with DDP (each device steps its own optimizer);              use bf16, or the multi-device strategy"
+            "f16 loss scaling is not available with DDP (each device steps its own optimizer); \
+             use bf16, or the multi-device strategy"
                 .into(),
         ));
     }
