@@ -178,11 +178,7 @@ pub fn run(args: BenchArgs, device: &Device, device_name: &str) -> Result<(), St
                 let logits = net.forward(x.clone()).cast(DType::F32);
                 let loss = ce.forward(logits, y.clone());
                 let grads = match &scaler {
-                    Some(scaler) => {
-                        let loss = loss.mul_scalar(scaler.scale());
-                        let grads = GradientsParams::from_grads(loss.backward(), &net);
-                        scaler.unscale(&net, grads)
-                    }
+                    Some(scaler) => scaler.backward(loss, &net),
                     None => Some(GradientsParams::from_grads(loss.backward(), &net)),
                 };
                 model = Some(match grads {

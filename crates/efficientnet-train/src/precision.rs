@@ -106,6 +106,18 @@ impl LossScaler {
         self.lock().skipped
     }
 
+    /// The gradients of `loss` for `module`'s parameters through a scaled backward pass: the
+    /// backward of `loss * scale`, then [`unscale`](Self::unscale). `None` when they overflowed
+    /// (skip the step). (The Learner's step splits this in two: `Classifier` scales in
+    /// `TrainStep::step` and unscales in `TrainStep::optimize`.)
+    pub fn backward<M: Module>(&self, loss: Tensor<1>, module: &M) -> Option<GradientsParams> {
+        let scaled = loss.mul_scalar(self.scale());
+        self.unscale(
+            module,
+            GradientsParams::from_grads(scaled.backward(), module),
+        )
+    }
+
     /// Divides `module`'s gradients in `grads` by the scale. Returns them when all are finite
     /// (and counts a clean step, doubling the scale after `growth_interval` of them); returns
     /// `None` when one holds an inf or NaN: the step must be skipped, and the scale is halved.

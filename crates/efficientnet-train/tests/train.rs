@@ -651,9 +651,7 @@ fn mixed_gradients(precision: Precision, scale: Option<f32>, loss_weight: f32) -
             // As in training: an overflowing step halves the scale and is tried again.
             let scaler = LossScaler::new(scale, 2000);
             loop {
-                let loss = weighted(&mixed).mul_scalar(scaler.scale());
-                let grads = burn::optim::GradientsParams::from_grads(loss.backward(), &mixed);
-                if let Some(grads) = scaler.unscale(&mixed, grads) {
+                if let Some(grads) = scaler.backward(weighted(&mixed), &mixed) {
                     break flat_grads(&mixed, &grads);
                 }
                 assert!(
@@ -743,9 +741,7 @@ fn plain_f16_cannot_learn_from_small_gradients_and_loss_scaling_can() {
             let value = loss.clone().into_scalar::<f32>();
             let weighted = loss.mul_scalar(1e-7);
             let grads = if scaling {
-                let scaled = weighted.mul_scalar(scaler.scale());
-                let grads = GradientsParams::from_grads(scaled.backward(), &model);
-                match scaler.unscale(&model, grads) {
+                match scaler.backward(weighted, &model) {
                     Some(grads) => grads,
                     None => continue, // overflow: the scale halves, the step is skipped
                 }

@@ -4,7 +4,8 @@
 //! Burn's defaults compose ~8 tensor ops forward and ~16 backward, two of which copy the whole
 //! activation into a channel-major layout (`swap_dims(0, 1)` then `reshape`) to reduce over it.
 //! Here forward reads `x` twice for the statistics, then copies it and normalises the copy in
-//! place; backward reads `x` and `grad` twice and writes `dx` over `grad`. Sums run in eight `f32` lanes per row and in `f64` across rows.
+//! place; backward reads `x` and `grad` twice and writes `dx` over `grad`. Sums run in eight
+//! `f32` lanes per row and in `f64` across rows.
 
 use rayon::prelude::*;
 

@@ -69,7 +69,7 @@ pub fn conv2d(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     if conv.bias.is_none() && flex::runs_on_flex(&x) {
         use burn::backend::Dispatch;
         let options = conv_options(conv, x.dims());
-        let weight = conv.weight.val().into_dispatch();
+        let weight = weight.into_dispatch();
         let y = <Dispatch as FlexKernels>::conv2d_no_bias(x.into_dispatch(), weight, options);
         return Tensor::from_dispatch(y);
     }
@@ -89,11 +89,11 @@ pub fn conv2d(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
 ///
 /// * `x`: `[N, C, H, W]`, returned unchanged.
 pub fn batch_norm(bn: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
-    let dtype = x.dtype();
-    if bn.gamma.val().dtype() != dtype {
+    let (dtype, param_dtype) = (x.dtype(), bn.gamma.val().dtype());
+    if param_dtype != dtype {
         // Mixed precision: statistics and normalisation in the parameters' dtype (f32), the
         // result back in the input's (bf16/f16).
-        return batch_norm(bn, x.cast(bn.gamma.val().dtype())).cast(dtype);
+        return batch_norm(bn, x.cast(param_dtype)).cast(dtype);
     }
     #[cfg(feature = "flex")]
     if x.device().is_autodiff() && bn.training.is_enabled() && flex::runs_on_flex(&x) {

@@ -29,13 +29,13 @@
 //! `EFFICIENTNET_REQUIRE_VULKAN=1` (set by `.ci/run`, which installs lavapipe), where a
 //! missing adapter fails the test.
 
-use burn::module::{Module, ModuleVisitor, Param};
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{GradientsParams, SgdConfig};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use efficientnet::EfficientNet;
 
+use super::named_grads;
 use super::parity::{CASES, check_on, config, load_config_on};
 
 /// Per-backend tolerances (see the module doc).
@@ -76,36 +76,6 @@ fn loss(model: &EfficientNet, images: Tensor<4>, targets: Tensor<1, Int>) -> Ten
         .forward(logits, targets)
 }
 
-/// Collects the named weights' gradients as plain vectors.
-struct Collect<'a> {
-    grads: &'a burn::tensor::Gradients,
-    path: Vec<String>,
-    wanted: &'a [&'a str],
-    found: Vec<(String, Vec<f32>)>,
-}
-
-impl ModuleVisitor for Collect<'_> {
-    fn enter_module(&mut self, name: &str, _: &str) {
-        self.path.push(name.to_owned());
-    }
-    fn exit_module(&mut self, _: &str, _: &str) {
-        self.path.pop();
-    }
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        let name = self.path.join(".");
-        if self.wanted.contains(&name.as_str()) {
-            let grad = param.val().grad(self.grads).expect("a gradient");
-            self.found.push((
-                name,
-                grad.into_data()
-                    .convert::<f32>()
-                    .try_to_vec::<f32>()
-                    .expect("f32"),
-            ));
-        }
-    }
-}
-
 const WEIGHTS: [&str; 4] = [
     "stem.conv.weight",
     "stages.1.blocks.0.MbConv.depthwise.conv.weight",
@@ -123,22 +93,21 @@ fn gradients(device: &Device) -> (f32, Vec<(String, Vec<f32>)>) {
     let value = loss.clone().into_scalar::<f32>();
     let grads = loss.backward();
     let input = images.grad(&grads).expect("input gradient");
-    let mut collect = Collect {
-        grads: &grads,
-        path: Vec::new(),
-        wanted: &WEIGHTS,
-        found: vec![(
-            "input".to_owned(),
-            input
-                .into_data()
-                .convert::<f32>()
-                .try_to_vec::<f32>()
-                .expect("f32"),
-        )],
-    };
-    model.visit(&mut collect);
-    assert_eq!(collect.found.len(), WEIGHTS.len() + 1, "every weight found");
-    (value, collect.found)
+    let mut found = vec![(
+        "input".to_owned(),
+        input
+            .into_data()
+            .convert::<f32>()
+            .try_to_vec::<f32>()
+            .expect("f32"),
+    )];
+    for (name, grad) in named_grads(&model, &grads) {
+        if WEIGHTS.contains(&name.as_str()) {
+            found.push((name, grad.expect("a gradient")));
+        }
+    }
+    assert_eq!(found.len(), WEIGHTS.len() + 1, "every weight found");
+    (value, found)
 }
 
 /// Five SGD steps (lr 0.05, momentum 0.9) on [`batch`]: the loss before each.
