@@ -47,6 +47,17 @@ FULL_NUM_CLASSES = 1000
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = REPO_ROOT / "tests" / "fixtures"
 DEFAULT_FULL_OUT = REPO_ROOT / "target" / "fixtures-full"
+# The case list, shared with the parity tests and `cargo xtask parity`.
+CASES_FILE = DEFAULT_OUT / "cases.txt"
+
+
+def read_cases(path=CASES_FILE):
+    """The fixture cases in order: one name a line of `path`, `#` starting a comment line."""
+    lines = (line.strip() for line in path.read_text().splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+CASES = read_cases()
 
 
 # --------------------------------------------------------------------------------------
@@ -63,28 +74,34 @@ def _tv_stage_config(setting):
     ]
 
 
+def _tv_meta(constructor, variant, width, depth, bn_eps, input_shape, setting, size=None):
+    """The description of a torchvision case (symmetric padding); `size` is recorded if given."""
+    meta = dict(library="torchvision", constructor=constructor, variant=variant)
+    if size is not None:
+        meta["size"] = size
+    meta.update(
+        width_mult=width,
+        depth_mult=depth,
+        padding="symmetric",
+        bn_eps=bn_eps,
+        input_shape=input_shape,
+        stage_config=_tv_stage_config(setting),
+    )
+    return meta
+
+
 def build_tv_b0():
     from torchvision.models.efficientnet import EfficientNet, _efficientnet_conf
 
     setting, last_channel = _efficientnet_conf("efficientnet_b0", width_mult=0.25, depth_mult=0.34)
     model = EfficientNet(setting, dropout=0.2, last_channel=last_channel, num_classes=NUM_CLASSES)
-    meta = dict(
-        library="torchvision",
-        constructor=(
-            "setting, last_channel = torchvision.models.efficientnet._efficientnet_conf("
-            "'efficientnet_b0', width_mult=0.25, depth_mult=0.34); "
-            "torchvision.models.efficientnet.EfficientNet(setting, dropout=0.2, "
-            "last_channel=last_channel, num_classes=10)"
-        ),
-        variant="efficientnet_b0",
-        width_mult=0.25,
-        depth_mult=0.34,
-        padding="symmetric",
-        bn_eps=1e-5,
-        input_shape=[1, 3, 48, 64],
-        stage_config=_tv_stage_config(setting),
+    constructor = (
+        "setting, last_channel = torchvision.models.efficientnet._efficientnet_conf("
+        "'efficientnet_b0', width_mult=0.25, depth_mult=0.34); "
+        "torchvision.models.efficientnet.EfficientNet(setting, dropout=0.2, "
+        "last_channel=last_channel, num_classes=10)"
     )
-    return model, meta
+    return model, _tv_meta(constructor, "efficientnet_b0", 0.25, 0.34, 1e-5, [1, 3, 48, 64], setting)
 
 
 def build_tv_v2():
@@ -108,23 +125,14 @@ def build_tv_v2():
         norm_layer=partial(nn.BatchNorm2d, eps=1e-3),
         last_channel=320,
     )
-    meta = dict(
-        library="torchvision",
-        constructor=(
-            "torchvision.models.efficientnet.EfficientNet([FusedMBConvConfig(1,3,1,8,8,1), "
-            "FusedMBConvConfig(4,3,2,8,8,1), FusedMBConvConfig(4,3,2,8,16,1), MBConvConfig(4,3,2,16,24,2), "
-            "MBConvConfig(6,3,1,24,32,3), MBConvConfig(6,3,2,32,48,4)], dropout=0.2, num_classes=10, "
-            "norm_layer=partial(nn.BatchNorm2d, eps=1e-3), last_channel=320)"
-        ),
-        variant="efficientnet_v2_b0 layout (torchvision V2 blocks), width 0.25 / depth 0.5, no 10% rounding rule",
-        width_mult=0.25,
-        depth_mult=0.5,
-        padding="symmetric",
-        bn_eps=1e-3,
-        input_shape=[1, 3, 48, 48],
-        stage_config=_tv_stage_config(setting),
+    constructor = (
+        "torchvision.models.efficientnet.EfficientNet([FusedMBConvConfig(1,3,1,8,8,1), "
+        "FusedMBConvConfig(4,3,2,8,8,1), FusedMBConvConfig(4,3,2,8,16,1), MBConvConfig(4,3,2,16,24,2), "
+        "MBConvConfig(6,3,1,24,32,3), MBConvConfig(6,3,2,32,48,4)], dropout=0.2, num_classes=10, "
+        "norm_layer=partial(nn.BatchNorm2d, eps=1e-3), last_channel=320)"
     )
-    return model, meta
+    variant = "efficientnet_v2_b0 layout (torchvision V2 blocks), width 0.25 / depth 0.5, no 10% rounding rule"
+    return model, _tv_meta(constructor, variant, 0.25, 0.5, 1e-3, [1, 3, 48, 48], setting)
 
 
 def _timm_meta(model, constructor, variant, width, depth, input_shape):
@@ -250,19 +258,8 @@ def _build_full_tv(variant, side, bn_eps):
     # V2 configs ignore the multipliers.
     setting, _last = _efficientnet_conf(variant, width_mult=1.0, depth_mult=1.0)
     assert len(model.features) == len(setting) + 2
-    meta = dict(
-        library="torchvision",
-        constructor=f"torchvision.models.{variant}(weights=None, num_classes=1000)",
-        variant=variant,
-        size="full",
-        width_mult=1.0,
-        depth_mult=1.0,
-        padding="symmetric",
-        bn_eps=bn_eps,
-        input_shape=[1, 3, side, side],
-        stage_config=_tv_stage_config(setting),
-    )
-    return model, meta
+    constructor = f"torchvision.models.{variant}(weights=None, num_classes=1000)"
+    return model, _tv_meta(constructor, variant, 1.0, 1.0, bn_eps, [1, 3, side, side], setting, size="full")
 
 
 def build_full_tv_b0():
@@ -327,7 +324,8 @@ FULL_BUILDERS = {
     "tv_v2": build_full_tv_v2,
     "tf_lite0": build_full_tf_lite0,
 }
-assert list(FULL_BUILDERS) == list(BUILDERS)
+assert sorted(BUILDERS) == sorted(CASES), f"{CASES_FILE} lists {CASES}, the builders are {list(BUILDERS)}"
+assert sorted(FULL_BUILDERS) == sorted(CASES), f"{CASES_FILE} lists {CASES}, the full builders are {list(FULL_BUILDERS)}"
 
 
 def _block_out_channels(block):
@@ -492,7 +490,7 @@ def main():
     ap.add_argument("--full", action="store_true",
                     help=f"write the full-size cases (1000 classes); default --out {DEFAULT_FULL_OUT}")
     ap.add_argument("--out", default=None, help=f"output folder (default {DEFAULT_OUT})")
-    ap.add_argument("--cases", default=",".join(BUILDERS))
+    ap.add_argument("--cases", default=",".join(CASES), help=f"default: every case of {CASES_FILE}")
     args = ap.parse_args()
     torch.set_num_threads(1)  # deterministic reductions
     out_dir = Path(args.out) if args.out else (DEFAULT_FULL_OUT if args.full else DEFAULT_OUT)

@@ -111,61 +111,76 @@ fn compound_scaling_chart() -> String {
     .render(760.0, 440.0)
 }
 
-/// A block as a vertical flow chart, with the channel counts of `block`.
-fn block_diagram(title: &str, block: &BlockPlan, side: usize) -> String {
-    let mut steps: Vec<(&str, String, &str)> = Vec::new();
-    let (cin, mid, cout, k) = (
+/// One box of a block diagram: label, detail, fill colour.
+type Step = (&'static str, String, &'static str);
+
+/// A block's input, expanded and output channels, kernel size and stride.
+fn shape(block: &BlockPlan) -> (usize, usize, usize, usize, usize) {
+    (
         block.in_channels,
         block.mid_channels,
         block.out_channels,
         block.kernel,
-    );
-    let s = block.stride;
-    let out_side = side.div_ceil(s);
-    match block.kind {
-        BlockKind::MbConv => {
-            if block.has_expansion() {
-                steps.push((
-                    "1x1 conv, BN, SiLU",
-                    format!("expand {cin} -> {mid} channels"),
-                    "#dbe9f6",
-                ));
-            }
-            steps.push((
-                "depthwise conv, BN, SiLU",
-                format!("{k}x{k}, stride {s}, one filter per channel ({mid})"),
-                "#fde2c8",
-            ));
-            if let Some(se) = block.se_channels {
-                steps.push((
-                    "squeeze-excitation",
-                    format!("{mid} -> {se} -> {mid}, channel gates"),
-                    "#e3f1dc",
-                ));
-            }
-            steps.push((
-                "1x1 conv, BN (no activation)",
-                format!("project {mid} -> {cout} channels"),
-                "#dbe9f6",
-            ));
-        }
-        BlockKind::FusedMbConv => {
-            steps.push((
-                "full conv, BN, SiLU",
-                format!("{k}x{k}, stride {s}, {cin} -> {mid} channels"),
-                "#fde2c8",
-            ));
-            if mid != cout {
-                steps.push((
-                    "1x1 conv, BN (no activation)",
-                    format!("project {mid} -> {cout} channels"),
-                    "#dbe9f6",
-                ));
-            }
-        }
+        block.stride,
+    )
+}
+
+/// The boxes of an MBConv block: expansion (if any), depthwise conv, SE (if any), projection.
+fn mbconv_steps(block: &BlockPlan) -> Vec<Step> {
+    let (cin, mid, cout, k, s) = shape(block);
+    let mut steps = Vec::new();
+    if block.has_expansion() {
+        steps.push((
+            "1x1 conv, BN, SiLU",
+            format!("expand {cin} -> {mid} channels"),
+            "#dbe9f6",
+        ));
     }
-    let residual = block.has_residual();
-    if residual {
+    steps.push((
+        "depthwise conv, BN, SiLU",
+        format!("{k}x{k}, stride {s}, one filter per channel ({mid})"),
+        "#fde2c8",
+    ));
+    if let Some(se) = block.se_channels {
+        steps.push((
+            "squeeze-excitation",
+            format!("{mid} -> {se} -> {mid}, channel gates"),
+            "#e3f1dc",
+        ));
+    }
+    steps.push((
+        "1x1 conv, BN (no activation)",
+        format!("project {mid} -> {cout} channels"),
+        "#dbe9f6",
+    ));
+    steps
+}
+
+/// The boxes of a Fused-MBConv block: the full conv, and a projection if it changes width.
+fn fused_mbconv_steps(block: &BlockPlan) -> Vec<Step> {
+    let (cin, mid, cout, k, s) = shape(block);
+    let mut steps = vec![(
+        "full conv, BN, SiLU",
+        format!("{k}x{k}, stride {s}, {cin} -> {mid} channels"),
+        "#fde2c8",
+    )];
+    if mid != cout {
+        steps.push((
+            "1x1 conv, BN (no activation)",
+            format!("project {mid} -> {cout} channels"),
+            "#dbe9f6",
+        ));
+    }
+    steps
+}
+
+/// The boxes of `block`, stochastic depth last on a residual block.
+fn block_steps(block: &BlockPlan) -> Vec<Step> {
+    let mut steps = match block.kind {
+        BlockKind::MbConv => mbconv_steps(block),
+        BlockKind::FusedMbConv => fused_mbconv_steps(block),
+    };
+    if block.has_residual() {
         steps.push((
             "stochastic depth",
             format!(
@@ -175,49 +190,39 @@ fn block_diagram(title: &str, block: &BlockPlan, side: usize) -> String {
             "#eeeeee",
         ));
     }
-    let (width, step_h, gap) = (520.0, 46.0, 26.0);
-    let height = 110.0 + (steps.len() as f64 + 1.0) * (step_h + gap) + 30.0;
-    let mut svg = Svg::new(width, height);
-    let cx = width / 2.0 - 20.0;
-    svg.text(width / 2.0, 24.0, 16.0, Anchor::Middle, title);
-    let mut y = 60.0;
+    steps
+}
+
+/// Width of a block diagram, height of a step's box and the gap between boxes.
+const FLOW_WIDTH: f64 = 520.0;
+const STEP_H: f64 = 46.0;
+const GAP: f64 = 26.0;
+
+/// A block as a vertical flow chart, with the channel counts of `block`.
+fn block_diagram(title: &str, block: &BlockPlan, side: usize) -> String {
+    let steps = block_steps(block);
+    let height = 110.0 + (steps.len() as f64 + 1.0) * (STEP_H + GAP) + 30.0;
+    let mut svg = Svg::new(FLOW_WIDTH, height);
+    let cx = FLOW_WIDTH / 2.0 - 20.0;
+    svg.text(FLOW_WIDTH / 2.0, 24.0, 16.0, Anchor::Middle, title);
+    let input_y = 60.0;
+    let cin = block.in_channels;
     svg.node(
-        (cx, y),
+        (cx, input_y),
         (300.0, 34.0),
         "#ffffff",
         &format!("input [N, {cin}, {side}, {side}]"),
         "",
     );
-    let input_y = y;
-    let mut half = 17.0; // half the height of the box above
-    for (label, detail, fill) in &steps {
-        svg.arrow(cx, y + half, cx, y + step_h + gap - step_h / 2.0);
-        y += step_h + gap;
-        half = step_h / 2.0;
-        svg.node((cx, y), (360.0, step_h), fill, label, detail);
-    }
-    let last = y;
-    y += step_h + gap;
-    if residual {
-        svg.arrow(cx, last + half, cx, y - 13.0);
-        svg.ring(cx, y, 13.0);
-        svg.text(cx, y + 6.0, 18.0, Anchor::Middle, "+");
-        let skip_x = cx + 215.0;
-        svg.line(cx + 150.0, input_y, skip_x, input_y, "#444", 1.5);
-        svg.line(skip_x, input_y, skip_x, y, "#444", 1.5);
-        svg.arrow(skip_x, y, cx + 13.0, y);
-        svg.text(
-            skip_x + 6.0,
-            (input_y + y) / 2.0,
-            12.0,
-            Anchor::Start,
-            "identity",
-        );
-        svg.arrow(cx, y + 13.0, cx, y + 13.0 + gap);
-        y += 13.0 + gap + 17.0;
+    let (last, half) = draw_steps(&mut svg, cx, input_y, &steps);
+    let y = if block.has_residual() {
+        draw_residual_join(&mut svg, cx, input_y, last, half)
     } else {
+        let y = last + (STEP_H + GAP);
         svg.arrow(cx, last + half, cx, y - 17.0);
-    }
+        y
+    };
+    let (cout, out_side) = (block.out_channels, side.div_ceil(block.stride));
     svg.node(
         (cx, y),
         (300.0, 34.0),
@@ -226,6 +231,42 @@ fn block_diagram(title: &str, block: &BlockPlan, side: usize) -> String {
         "",
     );
     svg.finish()
+}
+
+/// Draws `steps` one below the other under the input box centred at `y`, each with an arrow
+/// from the box above; returns the last box's centre and half its height.
+fn draw_steps(svg: &mut Svg, cx: f64, mut y: f64, steps: &[Step]) -> (f64, f64) {
+    let mut half = 17.0; // half the height of the box above
+    for (label, detail, fill) in steps {
+        svg.arrow(cx, y + half, cx, y + STEP_H + GAP - STEP_H / 2.0);
+        y += STEP_H + GAP;
+        half = STEP_H / 2.0;
+        svg.node((cx, y), (360.0, STEP_H), fill, label, detail);
+    }
+    (y, half)
+}
+
+/// The `+` of a residual block below the last box (centre `last`, half height `half`), the
+/// identity path into it from the input box at `input_y`, and the arrow on; returns the
+/// centre of the output box.
+fn draw_residual_join(svg: &mut Svg, cx: f64, input_y: f64, last: f64, half: f64) -> f64 {
+    let y = last + (STEP_H + GAP);
+    svg.arrow(cx, last + half, cx, y - 13.0);
+    svg.ring(cx, y, 13.0);
+    svg.text(cx, y + 6.0, 18.0, Anchor::Middle, "+");
+    let skip_x = cx + 215.0;
+    svg.line(cx + 150.0, input_y, skip_x, input_y, "#444", 1.5);
+    svg.line(skip_x, input_y, skip_x, y, "#444", 1.5);
+    svg.arrow(skip_x, y, cx + 13.0, y);
+    svg.text(
+        skip_x + 6.0,
+        (input_y + y) / 2.0,
+        12.0,
+        Anchor::Start,
+        "identity",
+    );
+    svg.arrow(cx, y + 13.0, cx, y + 13.0 + GAP);
+    y + (13.0 + GAP + 17.0)
 }
 
 /// Squeeze-and-excitation on `block`'s channels.
@@ -420,60 +461,72 @@ fn update_table(root: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// Writes `text` to `dir/name`.
+fn write_figure(dir: &Path, name: &str, text: String) -> Result<(), String> {
+    let path = dir.join(name);
+    std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+    eprintln!("xtask: wrote {}", path.display());
+    Ok(())
+}
+
+/// The accuracy figures: file, what top-1 is plotted against, the x axis, and its values.
+type AccuracyFigure = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&EfficientNetConfig) -> f64,
+);
+
 /// Writes every figure into `docs/img/` and the B0 table into the explainer.
 pub fn generate(root: &Path) -> Result<(), String> {
     let dir = root.join("docs").join("img");
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let write = |name: &str, text: String| {
-        let path = dir.join(name);
-        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?;
-        eprintln!("xtask: wrote {}", path.display());
-        Ok::<(), String>(())
-    };
-    write("compound-scaling.svg", compound_scaling_chart())?;
-    write(
-        "top1-vs-params.svg",
-        accuracy_chart("parameters", "parameters (millions, log scale)", |c| {
-            c.num_params() as f64 / 1e6
-        }),
-    )?;
-    write(
-        "top1-vs-macs.svg",
-        accuracy_chart(
+    write_figure(&dir, "compound-scaling.svg", compound_scaling_chart())?;
+    let accuracy: [AccuracyFigure; 2] = [
+        (
+            "top1-vs-params.svg",
+            "parameters",
+            "parameters (millions, log scale)",
+            |c| c.num_params() as f64 / 1e6,
+        ),
+        (
+            "top1-vs-macs.svg",
             "MACs",
             "multiply-accumulates at the native resolution (billions, log scale)",
             |c| c.macs() as f64 / 1e9,
         ),
-    )?;
+    ];
+    for (name, per, x_label, x) in accuracy {
+        write_figure(&dir, name, accuracy_chart(per, x_label, x))?;
+    }
     // A residual MBConv with SE: B0 stage 3 (index 2), block 2.
     let b0 = EfficientNetConfig::b0();
     let (block, side) = (&b0.plan().stages[2][1], input_side(&b0, 2, 1));
-    write(
-        "mbconv.svg",
-        block_diagram("MBConv (B0, stage 3, block 2)", block, side),
-    )?;
-    write("squeeze-excitation.svg", se_diagram(block, side))?;
+    let mbconv = block_diagram("MBConv (B0, stage 3, block 2)", block, side);
+    write_figure(&dir, "mbconv.svg", mbconv)?;
+    write_figure(&dir, "squeeze-excitation.svg", se_diagram(block, side))?;
     // A residual Fused-MBConv: V2-S stage 2 (index 1), block 2.
     let v2s = EfficientNetConfig::v2_s();
     let (block, side) = (&v2s.plan().stages[1][1], input_side(&v2s, 1, 1));
-    write(
-        "fused-mbconv.svg",
-        block_diagram("Fused-MBConv (V2-S, stage 2, block 2)", block, side),
-    )?;
+    let fused = block_diagram("Fused-MBConv (V2-S, stage 2, block 2)", block, side);
+    write_figure(&dir, "fused-mbconv.svg", fused)?;
     update_table(root)?;
+    write_throughput(root, &dir)
+}
+
+/// The throughput figure from `docs/bench.json`, or a note on how to measure it.
+fn write_throughput(root: &Path, dir: &Path) -> Result<(), String> {
     let bench_path = root.join("docs").join("bench.json");
-    match std::fs::read(&bench_path) {
-        Ok(bytes) => {
-            let bench: serde_json::Value = serde_json::from_slice(&bytes)
-                .map_err(|e| format!("{}: {e}", bench_path.display()))?;
-            let chart = throughput_chart(&bench)
-                .ok_or_else(|| format!("{}: no `rows`", bench_path.display()))?;
-            write("throughput.svg", chart)?;
-        }
-        Err(_) => eprintln!(
+    let Ok(bytes) = std::fs::read(&bench_path) else {
+        eprintln!(
             "xtask: no {}; run `cargo xtask bench --vs-torch` for the throughput figure",
             bench_path.display()
-        ),
-    }
-    Ok(())
+        );
+        return Ok(());
+    };
+    let bench: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|e| format!("{}: {e}", bench_path.display()))?;
+    let chart =
+        throughput_chart(&bench).ok_or_else(|| format!("{}: no `rows`", bench_path.display()))?;
+    write_figure(dir, "throughput.svg", chart)
 }

@@ -10,6 +10,8 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
+use crate::backends::{self, Kind};
+
 /// The runs to time: (label, bench arguments).
 const BENCHES: [(&str, &[&str]); 6] = [
     (
@@ -125,8 +127,28 @@ pub fn run(cargo: &str, root: &Path, out: &Path, device: &str) -> Result<(), Str
         "vulkan": probe("vulkaninfo", &["--summary"]),
         "profile": "test (dependencies and this workspace at opt-level 3, debug assertions on)",
     });
+    let Some(messages) = build(cargo, root, &mut report)? else {
+        write(out, &report)?;
+        return Err(format!("build failed; see {}", out.display()));
+    };
+    let (model, cli) = executables(&messages);
+    let model = model.ok_or("cargo built no `model` test binary")?;
+    let cli = cli.ok_or("cargo built no `efficientnet` binary")?;
+    report["wgpu_backend_suite"] = backend_suite(root, &model)?;
+    report["benches"] = Value::Array(benches(root, &cli, device)?);
+    report["total_seconds"] = json!(started.elapsed().as_secs_f64());
+    write(out, &report)?;
+    println!("gpu-check report: {}", out.display());
+    if report["wgpu_backend_suite"]["passed"] != json!(true) {
+        return Err("the wgpu backend suite failed; see the report".into());
+    }
+    Ok(())
+}
 
-    // One build: the test binaries and the CLI, with wgpu (+ fusion, autotune) in the CLI.
+/// One build: the test binaries and the CLI, with wgpu (+ fusion, autotune) in the CLI.
+/// Returns cargo's JSON messages, or `None` with the error in `report`.
+fn build(cargo: &str, root: &Path, report: &mut Value) -> Result<Option<String>, String> {
+    let feature = format!("efficientnet-cli/{}", backends::of(Kind::Wgpu).feature);
     let (ok, stdout, stderr, seconds) = capture(
         Command::new(cargo)
             .current_dir(root)
@@ -136,35 +158,37 @@ pub fn run(cargo: &str, root: &Path, out: &Path, device: &str) -> Result<(), Str
                 "--no-run",
                 "--message-format=json-render-diagnostics",
             ])
-            .args(["--features", "efficientnet-cli/wgpu"]),
+            .args(["--features", &feature]),
     )?;
     report["build_seconds"] = json!(seconds);
     if !ok {
         report["build_error"] = json!(tail(&stderr, 40));
-        write(out, &report)?;
-        return Err(format!("build failed; see {}", out.display()));
+        return Ok(None);
     }
-    let (model, cli) = executables(&stdout);
-    let model = model.ok_or("cargo built no `model` test binary")?;
-    let cli = cli.ok_or("cargo built no `efficientnet` binary")?;
+    Ok(Some(stdout))
+}
 
-    // The backend suite on wgpu, a Vulkan adapter required.
+/// The backend suite on wgpu, a Vulkan adapter required.
+fn backend_suite(root: &Path, model: &Path) -> Result<Value, String> {
     let (ok, stdout, stderr, seconds) = capture(
-        Command::new(&model)
+        Command::new(model)
             .current_dir(root.join("crates/efficientnet"))
             .args(["backends::wgpu", "--nocapture", "--test-threads=1"])
             .env("EFFICIENTNET_REQUIRE_VULKAN", "1"),
     )?;
-    report["wgpu_backend_suite"] = json!({
+    Ok(json!({
         "passed": ok,
         "seconds": seconds,
         "log": tail(&format!("{stdout}\n{stderr}"), 40),
-    });
+    }))
+}
 
+/// Every run of [`BENCHES`] on `device`: its label, seconds and report (or error).
+fn benches(root: &Path, cli: &Path, device: &str) -> Result<Vec<Value>, String> {
     let mut benches = Vec::new();
     for (label, args) in BENCHES {
         let (ok, stdout, stderr, seconds) = capture(
-            Command::new(&cli)
+            Command::new(cli)
                 .current_dir(root)
                 .args([
                     "--device",
@@ -184,16 +208,10 @@ pub fn run(cargo: &str, root: &Path, out: &Path, device: &str) -> Result<(), Str
         eprintln!("xtask gpu-check: {label}: {result}");
         benches.push(json!({ "label": label, "seconds": seconds, "result": result }));
     }
-    report["benches"] = Value::Array(benches);
-    report["total_seconds"] = json!(started.elapsed().as_secs_f64());
-    write(out, &report)?;
-    println!("gpu-check report: {}", out.display());
-    if report["wgpu_backend_suite"]["passed"] != json!(true) {
-        return Err("the wgpu backend suite failed; see the report".into());
-    }
-    Ok(())
+    Ok(benches)
 }
 
+/// Writes `report` as pretty JSON to `out`.
 fn write(out: &Path, report: &Value) -> Result<(), String> {
     if let Some(dir) = out.parent() {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;

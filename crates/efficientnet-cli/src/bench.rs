@@ -8,11 +8,11 @@ use burn::optim::{GradientsParams, SgdConfig, momentum::MomentumConfig};
 use burn::tensor::{DType, Device, Distribution, Int, Tensor, TensorData};
 use clap::{Args, ValueEnum};
 use efficientnet::ModelName;
+use efficientnet_train::LossScaler;
 use efficientnet_train::Precision;
-use efficientnet_train::precision::LossScaler;
 use serde::Serialize;
 
-use crate::train_cmd::PrecisionArg;
+use crate::error::{CliError, Result};
 
 /// `--mode`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize)]
@@ -50,8 +50,8 @@ pub struct BenchArgs {
     fuse: bool,
     /// Compute precision: f32, or mixed bf16/f16 (f32 weights; in training f32 BatchNorm,
     /// loss and optimizer, and for f16 the loss scaling of `train --precision f16`).
-    #[arg(long, value_enum, default_value_t = PrecisionArg::F32)]
-    precision: PrecisionArg,
+    #[arg(long, value_enum, default_value_t = Precision::F32)]
+    precision: Precision,
     /// Print JSON instead of a line.
     #[arg(long)]
     json: bool,
@@ -98,139 +98,190 @@ fn peak_rss_mib() -> Option<f64> {
     Some(kib / 1024.0)
 }
 
-/// Runs `step` `warmup + iters` times and returns the timed durations in seconds, sorted.
-fn time(
+/// Runs `step` `warmup + iters` times, each on what the previous one returned (starting from
+/// `state`), and returns the timed durations in seconds, sorted.
+fn time<S>(
     warmup: usize,
     iters: usize,
-    mut step: impl FnMut() -> Result<(), String>,
-) -> Result<Vec<f64>, String> {
+    mut state: S,
+    mut step: impl FnMut(S) -> Result<S>,
+) -> Result<Vec<f64>> {
     for _ in 0..warmup {
-        step()?;
+        state = step(state)?;
     }
     let mut times = Vec::with_capacity(iters);
     for _ in 0..iters {
         let started = Instant::now();
-        step()?;
+        state = step(state)?;
         times.push(started.elapsed().as_secs_f64());
     }
     times.sort_by(f64::total_cmp);
     Ok(times)
 }
 
+impl BenchArgs {
+    /// The input side in pixels, once the flags are known to fit together.
+    fn resolution(&self) -> Result<usize> {
+        if self.batch_size == 0 || self.iters == 0 {
+            return Err(usage("--batch-size and --iters must be at least 1"));
+        }
+        let resolution = self.resolution.unwrap_or(self.model.config().resolution);
+        if self.fuse && self.mode == Mode::Train {
+            return Err(usage(
+                "--fuse is for inference: a fused model has no BatchNorm to train",
+            ));
+        }
+        if resolution < 32 {
+            return Err(usage(format!(
+                "--resolution {resolution} is below 32 pixels"
+            )));
+        }
+        Ok(resolution)
+    }
+
+    /// A random batch `[N, 3, side, side]` in `dtype` on `device`.
+    fn input(&self, side: usize, dtype: DType, device: &Device) -> Tensor<4> {
+        let shape = [self.batch_size, 3, side, side];
+        Tensor::<4>::random(shape, Distribution::Default, device).cast(dtype)
+    }
+}
+
+/// A [`CliError::Usage`].
+fn usage(message: impl Into<String>) -> CliError {
+    CliError::Usage(message.into())
+}
+
 /// Runs `bench`.
-pub fn run(args: BenchArgs, device: &Device, device_name: &str) -> Result<(), String> {
-    if args.batch_size == 0 || args.iters == 0 {
-        return Err("--batch-size and --iters must be at least 1".into());
-    }
-    let config = args.model.config();
-    let resolution = args.resolution.unwrap_or(config.resolution);
-    if args.fuse && args.mode == Mode::Train {
-        return Err("--fuse is for inference: a fused model has no BatchNorm to train".into());
-    }
-    if resolution < 32 {
-        return Err(format!("--resolution {resolution} is below 32 pixels"));
-    }
-    let n = args.batch_size;
-    let precision = Precision::from(args.precision);
-    let dtype = precision.dtype();
-    let sync = |device: &Device| device.sync().map_err(|e| format!("device: {e:?}"));
+pub fn run(args: BenchArgs, device: &Device, device_name: &str) -> Result<()> {
+    let resolution = args.resolution()?;
+    let precision = args.precision;
     let times = match args.mode {
-        Mode::Infer => {
-            let mut model = config.try_init(device).map_err(|e| e.to_string())?;
-            if args.fuse {
-                model = model.fuse();
-            }
-            let x = Tensor::<4>::random(
-                [n, 3, resolution, resolution],
-                Distribution::Default,
-                device,
-            )
-            .cast(dtype);
-            time(args.warmup, args.iters, || {
-                let logits = model.forward(x.clone()); // [n, classes]
-                let _ = logits.into_data();
-                sync(device)
-            })?
-        }
-        Mode::Train => {
-            let train_device = device.clone().autodiff();
-            let mut model = Some(config.try_init(&train_device).map_err(|e| e.to_string())?);
-            let mut optim = SgdConfig::new()
-                .with_momentum(Some(MomentumConfig {
-                    momentum: 0.9,
-                    dampening: 0.0,
-                    nesterov: false,
-                }))
-                .init();
-            let x = Tensor::<4>::random(
-                [n, 3, resolution, resolution],
-                Distribution::Default,
-                &train_device,
-            )
-            .cast(dtype);
-            let scaler = (precision == Precision::F16).then(LossScaler::default);
-            let classes = config.num_classes as i64;
-            let labels: Vec<i64> = (0..n as i64).map(|i| i % classes).collect();
-            let y = Tensor::<1, Int>::from_data(TensorData::new(labels, [n]), &train_device);
-            let ce = CrossEntropyLossConfig::new().init(&train_device);
-            time(args.warmup, args.iters, || {
-                let net = model.take().ok_or("model lost in a failed step")?;
-                let logits = net.forward(x.clone()).cast(DType::F32);
-                let loss = ce.forward(logits, y.clone());
-                let grads = match &scaler {
-                    Some(scaler) => scaler.backward(loss, &net),
-                    None => Some(GradientsParams::from_grads(loss.backward(), &net)),
-                };
-                model = Some(match grads {
-                    Some(grads) => optim.step(0.01, net, grads),
-                    None => net, // overflow: skipped, as in training
-                });
-                sync(&train_device)
-            })?
-        }
+        Mode::Infer => time_inference(&args, resolution, precision, device)?,
+        Mode::Train => time_training(&args, resolution, precision, device)?,
     };
-    let median_s = times[times.len() / 2];
-    let report = BenchReport {
-        model: args.model.to_string(),
-        mode: args.mode,
-        fused: args.fuse,
-        device: device_name.to_owned(),
-        precision: precision.name().to_owned(),
-        batch_size: n,
-        resolution,
-        iters: args.iters,
-        median_s,
-        min_s: times[0],
-        max_s: times[times.len() - 1],
-        images_per_second: n as f64 / median_s,
-        peak_rss_mib: peak_rss_mib(),
-        threads: std::thread::available_parallelism().map_or(1, usize::from),
-    };
+    let report = BenchReport::new(&args, device_name, precision, resolution, &times);
     if args.json {
-        let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
-        println!("{text}");
+        println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        println!(
+        println!("{}", report.line());
+    }
+    Ok(())
+}
+
+/// Timed forward passes in evaluation mode (the model fused with `--fuse`).
+fn time_inference(
+    args: &BenchArgs,
+    resolution: usize,
+    precision: Precision,
+    device: &Device,
+) -> Result<Vec<f64>> {
+    let mut model = args.model.config().try_init(device)?;
+    if args.fuse {
+        model = model.fuse();
+    }
+    let x = args.input(resolution, precision.dtype(), device);
+    time(args.warmup, args.iters, (), |()| {
+        let logits = model.forward(x.clone()); // [n, classes]
+        let _ = logits.into_data();
+        device.sync()?;
+        Ok(())
+    })
+}
+
+/// Timed training steps: forward, cross-entropy, backward (loss-scaled for f16) and an SGD
+/// step with momentum 0.9.
+fn time_training(
+    args: &BenchArgs,
+    resolution: usize,
+    precision: Precision,
+    device: &Device,
+) -> Result<Vec<f64>> {
+    let config = args.model.config();
+    let train_device = device.clone().autodiff();
+    let model = config.try_init(&train_device)?;
+    let mut optim = SgdConfig::new()
+        .with_momentum(Some(MomentumConfig {
+            momentum: 0.9,
+            dampening: 0.0,
+            nesterov: false,
+        }))
+        .init();
+    let x = args.input(resolution, precision.dtype(), &train_device);
+    let scaler = (precision == Precision::F16).then(LossScaler::default);
+    let y = labels(args.batch_size, config.num_classes, &train_device);
+    let ce = CrossEntropyLossConfig::new().init(&train_device);
+    time(args.warmup, args.iters, model, |net| {
+        let logits = net.forward(x.clone()).cast(DType::F32);
+        let loss = ce.forward(logits, y.clone());
+        let grads = match &scaler {
+            Some(scaler) => scaler.backward(loss, &net),
+            None => Some(GradientsParams::from_grads(loss.backward(), &net)),
+        };
+        let net = match grads {
+            Some(grads) => optim.step(0.01, net, grads),
+            None => net, // overflow: skipped, as in training
+        };
+        train_device.sync()?;
+        Ok(net)
+    })
+}
+
+/// Labels `0, 1, ..., classes - 1, 0, 1, ...` for a batch of `n`.
+fn labels(n: usize, classes: usize, device: &Device) -> Tensor<1, Int> {
+    let classes = classes as i64;
+    let labels: Vec<i64> = (0..n as i64).map(|i| i % classes).collect();
+    Tensor::<1, Int>::from_data(TensorData::new(labels, [n]), device)
+}
+
+impl BenchReport {
+    /// The report of `times` (sorted seconds) measured with `args`.
+    fn new(
+        args: &BenchArgs,
+        device_name: &str,
+        precision: Precision,
+        resolution: usize,
+        times: &[f64],
+    ) -> Self {
+        let median_s = times[times.len() / 2];
+        BenchReport {
+            model: args.model.to_string(),
+            mode: args.mode,
+            fused: args.fuse,
+            device: device_name.to_owned(),
+            precision: precision.name().to_owned(),
+            batch_size: args.batch_size,
+            resolution,
+            iters: args.iters,
+            median_s,
+            min_s: times[0],
+            max_s: times[times.len() - 1],
+            images_per_second: args.batch_size as f64 / median_s,
+            peak_rss_mib: peak_rss_mib(),
+            threads: std::thread::available_parallelism().map_or(1, usize::from),
+        }
+    }
+
+    /// The report as one line of text.
+    fn line(&self) -> String {
+        format!(
             "{} {}{} {} batch {} at {} px on {}: {:.1} images/s (median {:.1} ms of {}, min {:.1}, max {:.1}), peak RSS {}",
-            report.model,
-            match report.mode {
+            self.model,
+            match self.mode {
                 Mode::Infer => "inference",
                 Mode::Train => "training step",
             },
-            if report.fused { " (fused)" } else { "" },
-            report.precision,
-            n,
-            resolution,
-            report.device,
-            report.images_per_second,
-            median_s * 1e3,
-            report.iters,
-            report.min_s * 1e3,
-            report.max_s * 1e3,
-            report
-                .peak_rss_mib
+            if self.fused { " (fused)" } else { "" },
+            self.precision,
+            self.batch_size,
+            self.resolution,
+            self.device,
+            self.images_per_second,
+            self.median_s * 1e3,
+            self.iters,
+            self.min_s * 1e3,
+            self.max_s * 1e3,
+            self.peak_rss_mib
                 .map_or("n/a".to_owned(), |m| format!("{m:.0} MiB"))
-        );
+        )
     }
-    Ok(())
 }

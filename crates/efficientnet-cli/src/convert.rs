@@ -7,6 +7,7 @@ use clap::Args;
 use efficientnet::ModelName;
 use efficientnet::weights::{self, Layout, Precision};
 
+use crate::error::{CliError, Result};
 use crate::model_args::{self, LayoutArg, ModelArgs};
 
 /// Arguments of `import`.
@@ -48,27 +49,24 @@ pub struct ExportArgs {
     force: bool,
 }
 
-fn refuse_overwrite(out: &Path, force: bool) -> Result<(), String> {
+/// Refuses to replace `out` unless `--force` is given.
+fn refuse_overwrite(out: &Path, force: bool) -> Result<()> {
     if out.exists() && !force {
-        return Err(format!(
-            "{} already exists; pass --force to overwrite it",
-            out.display()
-        ));
+        return Err(CliError::Exists(out.to_path_buf()));
     }
     Ok(())
 }
 
 /// Runs `import`.
-pub fn import(args: ImportArgs, device: &Device) -> Result<(), String> {
+pub fn import(args: ImportArgs, device: &Device) -> Result<()> {
     refuse_overwrite(&args.out, args.force)?;
     let loaded = model_args::load(&args.model, device)?;
-    weights::save_burnpack(&loaded.model, &args.out).map_err(|e| e.to_string())?;
+    weights::save_burnpack(&loaded.model, &args.out)?;
     weights::BurnpackMeta {
         config: loaded.config.clone(),
         transform: loaded.weight_set.transform.clone(),
     }
-    .save(&args.out)
-    .map_err(|e| e.to_string())?;
+    .save(&args.out)?;
     eprintln!(
         "imported {} tensors ({} layout) from {} into {} (config and eval transform in {})",
         loaded.report.loaded,
@@ -84,7 +82,7 @@ pub fn import(args: ImportArgs, device: &Device) -> Result<(), String> {
 }
 
 /// Runs `export`.
-pub fn export(args: ExportArgs, device: &Device) -> Result<(), String> {
+pub fn export(args: ExportArgs, device: &Device) -> Result<()> {
     refuse_overwrite(&args.out, args.force)?;
     let model_args = ModelArgs {
         model: args.model,
@@ -101,8 +99,7 @@ pub fn export(args: ExportArgs, device: &Device) -> Result<(), String> {
     } else {
         Precision::F32
     };
-    weights::export_safetensors(&loaded.model, args.layout, &args.out, precision)
-        .map_err(|e| e.to_string())?;
+    weights::export_safetensors(&loaded.model, args.layout, &args.out, precision)?;
     eprintln!(
         "exported {} ({} layout, {:?}) to {}",
         args.weights.display(),

@@ -5,6 +5,8 @@ use core::str::FromStr;
 
 use burn::tensor::Device;
 
+use crate::backends::{self, BACKENDS, Backend, Kind, either};
+
 /// A backend named on the command line, optionally with a device index (`cuda:1`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DeviceArg {
@@ -22,22 +24,6 @@ pub enum DeviceArg {
     Cuda(usize),
 }
 
-/// The backends this binary was built with, as `--device` spells them.
-pub const COMPILED_IN: &[&str] = &[
-    #[cfg(feature = "flex")]
-    "flex",
-    #[cfg(feature = "ndarray")]
-    "ndarray",
-    #[cfg(feature = "wgpu")]
-    "wgpu",
-    #[cfg(feature = "vulkan")]
-    "vulkan",
-    #[cfg(feature = "metal")]
-    "metal",
-    #[cfg(feature = "cuda")]
-    "cuda",
-];
-
 impl FromStr for DeviceArg {
     type Err = String;
 
@@ -52,99 +38,169 @@ impl FromStr for DeviceArg {
             }
             None => (lower.as_str(), None),
         };
-        let no_index = |d: DeviceArg| match index {
-            None => Ok(d),
-            Some(_) => Err(format!("`{name}` takes no device index")),
-        };
-        match name {
-            "flex" | "cpu" => no_index(DeviceArg::Flex),
-            "ndarray" => no_index(DeviceArg::Ndarray),
-            "wgpu" => Ok(DeviceArg::Wgpu(index)),
-            "vulkan" => Ok(DeviceArg::Vulkan(index)),
-            "metal" => Ok(DeviceArg::Metal(index)),
-            "cuda" => Ok(DeviceArg::Cuda(index.unwrap_or(0))),
-            _ => Err(format!(
-                "unknown device `{s}`; expected flex, ndarray, wgpu[:i], vulkan[:i], metal[:i] or cuda[:i]"
-            )),
+        let backend = backends::for_device(name)
+            .ok_or_else(|| format!("unknown device `{s}`; expected {}", either(&spellings())))?;
+        if index.is_some() && !backend.takes_index {
+            return Err(format!("`{name}` takes no device index"));
         }
+        Ok(DeviceArg::new(backend.kind, index))
     }
 }
 
 impl fmt::Display for DeviceArg {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let with_index = |f: &mut fmt::Formatter<'_>, name, index: &Option<usize>| match index {
+        let name = self.backend().name;
+        match self.index() {
             Some(i) => write!(f, "{name}:{i}"),
             None => f.write_str(name),
-        };
-        match self {
-            DeviceArg::Flex => f.write_str("flex"),
-            DeviceArg::Ndarray => f.write_str("ndarray"),
-            DeviceArg::Wgpu(i) => with_index(f, "wgpu", i),
-            DeviceArg::Vulkan(i) => with_index(f, "vulkan", i),
-            DeviceArg::Metal(i) => with_index(f, "metal", i),
-            DeviceArg::Cuda(i) => write!(f, "cuda:{i}"),
         }
     }
 }
 
 impl DeviceArg {
-    /// The Burn device, or an error naming the Cargo feature that compiles this backend in.
-    pub fn device(self) -> Result<Device, String> {
-        #[cfg(any(feature = "wgpu", feature = "vulkan", feature = "metal"))]
-        let kind = |index: Option<usize>| match index {
-            Some(i) => burn::tensor::DeviceKind::DiscreteGpu(i),
-            None => burn::tensor::DeviceKind::DefaultDevice,
-        };
+    /// `kind`'s device `index`, or its default device (CUDA: device 0).
+    fn new(kind: Kind, index: Option<usize>) -> Self {
+        match kind {
+            Kind::Flex => DeviceArg::Flex,
+            Kind::Ndarray => DeviceArg::Ndarray,
+            Kind::Wgpu => DeviceArg::Wgpu(index),
+            Kind::Vulkan => DeviceArg::Vulkan(index),
+            Kind::Metal => DeviceArg::Metal(index),
+            Kind::Cuda => DeviceArg::Cuda(index.unwrap_or(0)),
+        }
+    }
+
+    /// Which backend, and the device index if one is set.
+    fn parts(self) -> (Kind, Option<usize>) {
         match self {
-            #[cfg(feature = "flex")]
-            DeviceArg::Flex => Ok(Device::flex()),
-            #[cfg(feature = "ndarray")]
-            DeviceArg::Ndarray => Ok(Device::ndarray()),
-            #[cfg(feature = "wgpu")]
-            DeviceArg::Wgpu(i) => Ok(Device::wgpu(kind(i))),
-            #[cfg(feature = "vulkan")]
-            DeviceArg::Vulkan(i) => Ok(Device::vulkan(kind(i))),
-            #[cfg(feature = "metal")]
-            DeviceArg::Metal(i) => Ok(Device::metal(kind(i))),
-            #[cfg(feature = "cuda")]
-            DeviceArg::Cuda(i) => Ok(Device::cuda(i)),
-            #[allow(unreachable_patterns)]
-            other => {
-                let feature = match other {
-                    DeviceArg::Flex => "flex",
-                    DeviceArg::Ndarray => "ndarray",
-                    DeviceArg::Wgpu(_) => "wgpu",
-                    DeviceArg::Vulkan(_) => "vulkan",
-                    DeviceArg::Metal(_) => "metal",
-                    DeviceArg::Cuda(_) => "cuda",
-                };
-                Err(format!(
-                    "device `{other}` is not compiled into this binary (compiled in: {}); \
-                     rebuild with `cargo build -p efficientnet-cli --features {feature}`",
-                    if COMPILED_IN.is_empty() {
-                        "none".to_owned()
-                    } else {
-                        COMPILED_IN.join(", ")
-                    }
-                ))
-            }
+            DeviceArg::Flex => (Kind::Flex, None),
+            DeviceArg::Ndarray => (Kind::Ndarray, None),
+            DeviceArg::Wgpu(i) => (Kind::Wgpu, i),
+            DeviceArg::Vulkan(i) => (Kind::Vulkan, i),
+            DeviceArg::Metal(i) => (Kind::Metal, i),
+            DeviceArg::Cuda(i) => (Kind::Cuda, Some(i)),
+        }
+    }
+
+    fn index(self) -> Option<usize> {
+        self.parts().1
+    }
+
+    /// The backend's entry in the table of backends.
+    pub fn backend(self) -> &'static Backend {
+        backends::of(self.parts().0)
+    }
+
+    /// Whether Burn's DistributedDataParallel (`train --ddp`) runs on this device.
+    pub fn supports_ddp(&self) -> bool {
+        self.backend().ddp
+    }
+
+    /// The Burn device, or an error naming the Cargo feature that compiles this backend in.
+    pub fn device(&self) -> Result<Device, NotCompiledIn> {
+        let (kind, index) = self.parts();
+        match constructor(kind) {
+            Some(make) => Ok(make(index)),
+            None => Err(NotCompiledIn {
+                message: format!(
+                    "device `{self}` is not compiled into this binary (compiled in: {}); \
+                     rebuild with `cargo build -p efficientnet-cli --features {}`",
+                    compiled_in_list(),
+                    self.backend().feature
+                ),
+            }),
         }
     }
 }
 
-/// The device used when `--device` is not given: the first compiled-in backend
-/// in the order CUDA, Metal, Vulkan, wgpu, flex, ndarray.
+/// A `--device` whose backend this binary was built without. Its message (the error reads
+/// as it, and derefs to it) names the Cargo feature that compiles the backend in.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct NotCompiledIn {
+    message: String,
+}
+
+impl core::ops::Deref for NotCompiledIn {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.message
+    }
+}
+
+/// Makes a device of a compiled-in backend from an optional index; `None` for a backend this
+/// binary was built without. The only place that names the Cargo features in `cfg`.
+fn constructor(kind: Kind) -> Option<fn(Option<usize>) -> Device> {
+    match kind {
+        #[cfg(feature = "flex")]
+        Kind::Flex => Some(|_| Device::flex()),
+        #[cfg(feature = "ndarray")]
+        Kind::Ndarray => Some(|_| Device::ndarray()),
+        #[cfg(feature = "wgpu")]
+        Kind::Wgpu => Some(|i| Device::wgpu(gpu(i))),
+        #[cfg(feature = "vulkan")]
+        Kind::Vulkan => Some(|i| Device::vulkan(gpu(i))),
+        #[cfg(feature = "metal")]
+        Kind::Metal => Some(|i| Device::metal(gpu(i))),
+        #[cfg(feature = "cuda")]
+        Kind::Cuda => Some(|i| Device::cuda(i.unwrap_or(0))),
+        #[allow(unreachable_patterns)]
+        _ => None,
+    }
+}
+
+/// The wgpu adapter: discrete GPU `index`, or the default one.
+#[cfg(any(feature = "wgpu", feature = "vulkan", feature = "metal"))]
+fn gpu(index: Option<usize>) -> burn::tensor::DeviceKind {
+    match index {
+        Some(i) => burn::tensor::DeviceKind::DiscreteGpu(i),
+        None => burn::tensor::DeviceKind::DefaultDevice,
+    }
+}
+
+/// The backends this binary was built with, as `--device` spells them (`none` without any).
+fn compiled_in_list() -> String {
+    let names: Vec<&str> = BACKENDS
+        .iter()
+        .filter(|b| constructor(b.kind).is_some())
+        .map(|b| b.name)
+        .collect();
+    if names.is_empty() {
+        "none".to_owned()
+    } else {
+        names.join(", ")
+    }
+}
+
+/// Every backend as `--device` spells it (`flex`, `cuda[:i]`).
+fn spellings() -> Vec<String> {
+    BACKENDS.iter().map(Backend::spelling).collect()
+}
+
+/// `--device`'s help: the spellings and the order of preference without it.
+pub fn help() -> String {
+    let order: Vec<&str> = backends::by_preference().iter().map(|b| b.name).collect();
+    format!(
+        "Backend and device: {} (default: the first compiled-in of {})",
+        spellings().join(", "),
+        order.join(", ")
+    )
+}
+
+/// Every backend's Cargo feature, comma separated.
+pub fn features() -> String {
+    let features: Vec<&str> = BACKENDS.iter().map(|b| b.feature).collect();
+    features.join(", ")
+}
+
+/// The device used when `--device` is not given: the compiled-in backend of the lowest
+/// preference rank (CUDA, Metal, Vulkan, wgpu, flex, ndarray), on its default device.
 pub fn default_device_arg() -> Option<DeviceArg> {
-    [
-        (cfg!(feature = "cuda"), DeviceArg::Cuda(0)),
-        (cfg!(feature = "metal"), DeviceArg::Metal(None)),
-        (cfg!(feature = "vulkan"), DeviceArg::Vulkan(None)),
-        (cfg!(feature = "wgpu"), DeviceArg::Wgpu(None)),
-        (cfg!(feature = "flex"), DeviceArg::Flex),
-        (cfg!(feature = "ndarray"), DeviceArg::Ndarray),
-    ]
-    .into_iter()
-    .find_map(|(on, d)| on.then_some(d))
+    backends::by_preference()
+        .into_iter()
+        .find(|b| constructor(b.kind).is_some())
+        .map(|b| DeviceArg::new(b.kind, None))
 }
 
 #[cfg(test)]
@@ -169,5 +225,32 @@ mod tests {
         assert!(DeviceArg::Flex.device().is_ok());
         let err = DeviceArg::Cuda(0).device().expect_err("cuda is off");
         assert!(err.contains("--features cuda"), "{err}");
+    }
+
+    #[test]
+    fn names_order_and_facts_come_from_the_table() {
+        assert_eq!(
+            help(),
+            "Backend and device: flex, ndarray, wgpu[:i], vulkan[:i], metal[:i], cuda[:i] \
+             (default: the first compiled-in of cuda, metal, vulkan, wgpu, flex, ndarray)"
+        );
+        assert_eq!(
+            "tpu".parse::<DeviceArg>(),
+            Err(
+                "unknown device `tpu`; expected flex, ndarray, wgpu[:i], vulkan[:i], \
+                 metal[:i] or cuda[:i]"
+                    .to_owned()
+            )
+        );
+        assert_eq!(features(), "flex, ndarray, wgpu, vulkan, metal, cuda");
+        for spelled in [
+            "flex", "ndarray", "wgpu", "wgpu:1", "vulkan:0", "metal", "cuda:3",
+        ] {
+            let arg: DeviceArg = spelled.parse().expect("a device");
+            assert_eq!(arg.to_string(), spelled);
+        }
+        assert_eq!("cpu".parse(), Ok(DeviceArg::Flex));
+        assert!(DeviceArg::Cuda(1).supports_ddp());
+        assert!(!DeviceArg::Wgpu(None).supports_ddp() && !DeviceArg::Flex.supports_ddp());
     }
 }

@@ -3,6 +3,8 @@
 use efficientnet::{EfficientNetConfig, ModelName, Variant};
 use serde::Serialize;
 
+use crate::error::Result;
+
 /// One row of the table.
 #[derive(Debug, Serialize)]
 pub struct VariantInfo {
@@ -66,6 +68,17 @@ pub fn rows(model: Option<ModelName>) -> Vec<VariantInfo> {
             .map(|variant| VariantInfo::new(ModelName { variant, tf: false }))
             .collect(),
     }
+}
+
+/// Runs `info`: the rows for `model` (or every variant) as a table, or as JSON.
+pub fn run(model: Option<ModelName>, json: bool) -> Result<()> {
+    let rows = rows(model);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    } else {
+        print!("{}", table(&rows));
+    }
+    Ok(())
 }
 
 /// `1234567` -> `1,234,567`.

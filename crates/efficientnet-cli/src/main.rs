@@ -1,8 +1,10 @@
 //! The `efficientnet` command line.
 
+mod backends;
 mod bench;
 mod convert;
 mod device;
+mod error;
 mod info;
 mod model_args;
 mod npy;
@@ -15,14 +17,14 @@ use clap::{Parser, Subcommand};
 use efficientnet::ModelName;
 
 use crate::device::DeviceArg;
+use crate::error::CliError;
 
 /// EfficientNet (B0–B7, Lite0–4, V2) on the Burn deep learning framework.
 #[derive(Debug, Parser)]
 #[command(name = "efficientnet", version, about)]
 struct Cli {
-    /// Backend and device: flex, ndarray, wgpu[:i], vulkan[:i], metal[:i], cuda[:i]
-    /// (default: the first compiled-in of cuda, metal, vulkan, wgpu, flex, ndarray).
-    #[arg(long, global = true)]
+    // The help lists the backends and their order of preference from the table of backends.
+    #[arg(long, global = true, help = device::help())]
     device: Option<DeviceArg>,
     #[command(subcommand)]
     command: Command,
@@ -46,38 +48,30 @@ enum Command {
     Import(convert::ImportArgs),
     /// Weights -> safetensors in a PyTorch layout (`load_state_dict(strict=True)` works).
     Export(convert::ExportArgs),
+    // Boxed: with every option of the trainer's config it is the largest variant by far.
     /// Train on a class-folder / Kaggle ImageNet dataset, or on built-in synthetic data.
-    Train(train_cmd::TrainArgs),
+    Train(Box<train_cmd::TrainArgs>),
     /// Images/s of inference or a training step (median after warm-up) and peak memory.
     Bench(bench::BenchArgs),
 }
 
-fn run(cli: Cli) -> Result<(), String> {
+/// Runs the subcommand on the device `--device` names, or the preferred compiled-in one.
+fn run(cli: Cli) -> Result<(), CliError> {
     // Every subcommand checks `--device` up front, so a backend that is not compiled in fails
     // with the feature to enable rather than later.
-    let device_arg = match cli.device {
-        Some(arg) => arg,
-        None => device::default_device_arg()
-            .ok_or("no backend compiled in; build with one of the features flex, ndarray, wgpu, vulkan, metal, cuda")?,
-    };
+    let device_arg = cli
+        .device
+        .or_else(device::default_device_arg)
+        .ok_or(CliError::NoBackend)?;
     let device = device_arg.device()?;
     match cli.command {
-        Command::Info { model, json } => {
-            let rows = info::rows(model);
-            if json {
-                let text = serde_json::to_string_pretty(&rows).map_err(|e| e.to_string())?;
-                println!("{text}");
-            } else {
-                print!("{}", info::table(&rows));
-            }
-        }
-        Command::Predict(args) => predict::run(args, &device)?,
-        Command::Import(args) => convert::import(args, &device)?,
-        Command::Export(args) => convert::export(args, &device)?,
-        Command::Train(args) => train_cmd::run(args, &device)?,
-        Command::Bench(args) => bench::run(args, &device, &device_arg.to_string())?,
+        Command::Info { model, json } => info::run(model, json),
+        Command::Predict(args) => predict::run(args, &device),
+        Command::Import(args) => convert::import(args, &device),
+        Command::Export(args) => convert::export(args, &device),
+        Command::Train(args) => train_cmd::run(*args, &device),
+        Command::Bench(args) => bench::run(args, &device, &device_arg.to_string()),
     }
-    Ok(())
 }
 
 /// mimalloc keeps freed pages for reuse: with the system allocator every activation buffer of a
@@ -89,8 +83,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("error: {message}");
+        Err(error) => {
+            eprintln!("error: {error}");
             ExitCode::FAILURE
         }
     }

@@ -1,6 +1,7 @@
 //! Building a model from `--model`, `--weights` and the override flags, shared by the
 //! subcommands that load weights.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use burn::tensor::Device;
@@ -8,6 +9,8 @@ use clap::Args;
 use efficientnet::preprocess::{EvalTransform, Interpolation};
 use efficientnet::weights::{self, FileFormat, Layout, LoadOptions, WeightSet};
 use efficientnet::{EfficientNet, EfficientNetConfig, ModelName, PaddingMode};
+
+use crate::error::Result;
 
 /// `--layout auto|torchvision|timm|lukemelas`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -123,62 +126,30 @@ pub struct Loaded {
     pub report: weights::LoadReport,
 }
 
+/// The tensors of a foreign weight file (`None` for a burnpack), the layout to read them as,
+/// and the file's number of classes if its classifier tells.
+type Source = (Option<Tensors>, Layout, Option<usize>);
+
+/// Every tensor of a weight file by name.
+type Tensors = BTreeMap<String, weights::FileTensor>;
+
 /// Builds the model for `args` and loads its weights on `device`.
-pub fn load(args: &ModelArgs, device: &Device) -> Result<Loaded, String> {
+pub fn load(args: &ModelArgs, device: &Device) -> Result<Loaded> {
     let path: &Path = &args.weights;
-    let format = FileFormat::detect(path).map_err(|e| e.to_string())?;
-    let (tensors, layout, file_classes) = match format {
-        FileFormat::Burnpack => (None, args.layout.0.unwrap_or(Layout::Timm), None),
-        _ => {
-            let tensors = weights::read_tensors(path).map_err(|e| e.to_string())?;
-            let (layout, _, classes) =
-                weights::inspect(&tensors, args.layout.0).ok_or_else(|| {
-                    efficientnet::Error::UnknownLayout(format!(
-                        "{}: no EfficientNet stem found among its {} tensors",
-                        path.display(),
-                        tensors.len()
-                    ))
-                    .to_string()
-                })?;
-            (Some(tensors), layout, classes)
-        }
-    };
+    let (tensors, layout, file_classes) = read_source(args)?;
     let mut weight_set = WeightSet::preset(args.model, layout);
     let mut config = weight_set.configure(args.model.config());
     let mut meta_classes = None;
     if tensors.is_none() {
-        // A burnpack holds weights only; its config and transform are in `<file>.json`.
-        match weights::BurnpackMeta::load(path).map_err(|e| e.to_string())? {
-            Some(meta) => {
-                weight_set.padding = meta.config.padding;
-                weight_set.bn_eps = meta.config.bn_eps;
-                weight_set.transform = meta.transform;
-                meta_classes = Some(meta.config.num_classes);
-                config = meta.config;
-            }
-            None => eprintln!(
-                "warning: no {} beside the burnpack; using the defaults of `{}` (padding {:?}, \
-                 BN eps {})",
-                weights::BurnpackMeta::path_for(path).display(),
-                args.model,
-                config.padding,
-                config.bn_eps
-            ),
-        }
+        meta_classes = apply_burnpack_meta(args, &mut weight_set, &mut config)?;
     }
-    if let Some(padding) = args.padding {
-        config = config.with_padding(padding);
-    }
-    if let Some(eps) = args.bn_eps {
-        config = config.with_bn_eps(eps);
-    }
-    let num_classes = args
-        .num_classes
-        .or(file_classes)
-        .or(meta_classes)
-        .unwrap_or(1000);
-    config = config.with_num_classes(num_classes);
-    let model = config.try_init(device).map_err(|e| e.to_string())?;
+    config = overrides(args, config).with_num_classes(
+        args.num_classes
+            .or(file_classes)
+            .or(meta_classes)
+            .unwrap_or(1000),
+    );
+    let model = config.try_init(device)?;
     let options = LoadOptions::default()
         .with_layout(args.layout.0)
         .with_new_head(args.new_head);
@@ -187,12 +158,68 @@ pub fn load(args: &ModelArgs, device: &Device) -> Result<Loaded, String> {
         Some(tensors) => {
             weights::load_tensors(model, &tensors, &options).map_err(|e| e.with_path(path))
         }
-    }
-    .map_err(|e| e.to_string())?;
+    }?;
     Ok(Loaded {
         model,
         weight_set,
         config,
         report,
     })
+}
+
+/// Reads the weight file's tensors (a burnpack is read later, straight into the model) and
+/// finds their layout.
+fn read_source(args: &ModelArgs) -> Result<Source> {
+    let path: &Path = &args.weights;
+    if FileFormat::detect(path)? == FileFormat::Burnpack {
+        return Ok((None, args.layout.0.unwrap_or(Layout::Timm), None));
+    }
+    let tensors = weights::read_tensors(path)?;
+    let (layout, _, classes) = weights::inspect(&tensors, args.layout.0).ok_or_else(|| {
+        efficientnet::Error::UnknownLayout(format!(
+            "{}: no EfficientNet stem found among its {} tensors",
+            path.display(),
+            tensors.len()
+        ))
+    })?;
+    Ok((Some(tensors), layout, classes))
+}
+
+/// A burnpack holds weights only; its config and transform are in `<file>.json`. Puts them
+/// into `weight_set` and `config` and returns the number of classes, or warns that the file
+/// is missing and keeps the model's defaults.
+fn apply_burnpack_meta(
+    args: &ModelArgs,
+    weight_set: &mut WeightSet,
+    config: &mut EfficientNetConfig,
+) -> Result<Option<usize>> {
+    let path: &Path = &args.weights;
+    let Some(meta) = weights::BurnpackMeta::load(path)? else {
+        eprintln!(
+            "warning: no {} beside the burnpack; using the defaults of `{}` (padding {:?}, \
+             BN eps {})",
+            weights::BurnpackMeta::path_for(path).display(),
+            args.model,
+            config.padding,
+            config.bn_eps
+        );
+        return Ok(None);
+    };
+    weight_set.padding = meta.config.padding;
+    weight_set.bn_eps = meta.config.bn_eps;
+    weight_set.transform = meta.transform;
+    let classes = meta.config.num_classes;
+    *config = meta.config;
+    Ok(Some(classes))
+}
+
+/// `config` with `--padding` and `--bn-eps` applied.
+fn overrides(args: &ModelArgs, mut config: EfficientNetConfig) -> EfficientNetConfig {
+    if let Some(padding) = args.padding {
+        config = config.with_padding(padding);
+    }
+    if let Some(eps) = args.bn_eps {
+        config = config.with_bn_eps(eps);
+    }
+    config
 }

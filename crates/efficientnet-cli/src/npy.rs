@@ -6,27 +6,29 @@ use std::path::Path;
 
 use npyz::WriterBuilder;
 
+use crate::error::{CliError, Result};
+
 /// Reads an `.npy` float32 array: `(shape, values)` in C order.
-pub fn read_f32(path: &Path) -> Result<(Vec<usize>, Vec<f32>), String> {
-    let file = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+pub fn read_f32(path: &Path) -> Result<(Vec<usize>, Vec<f32>)> {
+    let file = File::open(path).map_err(|e| CliError::io(path, e))?;
     let npy = npyz::NpyFile::new(BufReader::new(file))
-        .map_err(|e| format!("{}: not a .npy file: {e}", path.display()))?;
+        .map_err(|e| CliError::npy(path, format!("not a .npy file: {e}")))?;
     if npy.order() != npyz::Order::C {
-        return Err(format!(
-            "{}: Fortran-ordered arrays are not supported",
-            path.display()
+        return Err(CliError::npy(
+            path,
+            "Fortran-ordered arrays are not supported",
         ));
     }
     let shape: Vec<usize> = npy.shape().iter().map(|&d| d as usize).collect();
     let values = npy
         .into_vec::<f32>()
-        .map_err(|e| format!("{}: expected float32 data: {e}", path.display()))?;
+        .map_err(|e| CliError::npy(path, format!("expected float32 data: {e}")))?;
     Ok((shape, values))
 }
 
 /// Writes a float32 array as `.npy` (C order).
-pub fn write_f32(path: &Path, shape: &[usize], values: &[f32]) -> Result<(), String> {
-    let err = |e: std::io::Error| format!("{}: {e}", path.display());
+pub fn write_f32(path: &Path, shape: &[usize], values: &[f32]) -> Result<()> {
+    let err = |e: std::io::Error| CliError::io(path, e);
     let file = File::create(path).map_err(err)?;
     let mut writer = npyz::WriteOptions::new()
         .default_dtype()

@@ -1,15 +1,17 @@
 //! `efficientnet predict`: top-k ImageNet labels for images, or raw logits for an `.npy` batch.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Tensor, TensorData};
 use clap::Args;
+use efficientnet::EfficientNet;
 use efficientnet::imagenet::{self, top_k};
 use efficientnet::preprocess::load_image;
 use serde::Serialize;
 
-use crate::model_args::{self, ModelArgs, TransformArgs};
+use crate::error::{CliError, Result};
+use crate::model_args::{self, Loaded, ModelArgs, TransformArgs};
 use crate::npy;
 
 /// Arguments of `predict`.
@@ -36,6 +38,7 @@ pub struct PredictArgs {
     json: bool,
 }
 
+/// One class of an image's top k.
 #[derive(Debug, Serialize)]
 struct Prediction {
     class: usize,
@@ -43,12 +46,14 @@ struct Prediction {
     probability: f32,
 }
 
+/// An image's top-k classes.
 #[derive(Debug, Serialize)]
 struct ImageResult {
     image: String,
     predictions: Vec<Prediction>,
 }
 
+/// The ImageNet label of class `index`, or `class {index}` for another number of classes.
 fn label(index: usize, num_classes: usize) -> String {
     match imagenet::class_name(index) {
         Some(name) if num_classes == imagenet::NUM_CLASSES => name.to_owned(),
@@ -56,103 +61,146 @@ fn label(index: usize, num_classes: usize) -> String {
     }
 }
 
-/// Runs `predict`.
-pub fn run(args: PredictArgs, device: &Device) -> Result<(), String> {
+/// Runs `predict`: raw logits for `--input`, else the top-k classes of every image.
+pub fn run(args: PredictArgs, device: &Device) -> Result<()> {
     let loaded = model_args::load(&args.model, device)?;
-    let model = loaded.model;
-    let num_classes = model.num_classes();
-
-    if let Some(input) = &args.input {
-        let (shape, values) = npy::read_f32(input)?;
-        let [n, c, h, w] = <[usize; 4]>::try_from(shape.clone()).map_err(|_| {
-            format!(
-                "{}: expected a 4-d NCHW array, got shape {shape:?}",
-                input.display()
-            )
-        })?;
-        if c != loaded.config.in_channels || h < 32 || w < 32 || n == 0 {
-            return Err(format!(
-                "{}: shape {shape:?} does not fit the model (N >= 1, C = {}, H and W >= 32)",
-                input.display(),
-                loaded.config.in_channels
-            ));
-        }
-        let x = Tensor::<4>::from_data(TensorData::new(values, [n, c, h, w]), device);
-        let logits = model.forward(x);
-        let out = logits.into_data().convert::<f32>();
-        let values: Vec<f32> = out.iter::<f32>().collect();
-        if let Some(path) = &args.save_logits {
-            npy::write_f32(path, &[n, num_classes], &values)?;
-            eprintln!("wrote logits [{n}, {num_classes}] to {}", path.display());
-        }
-        return Ok(());
+    match &args.input {
+        Some(input) => save_logits(&loaded, input, args.save_logits.as_deref(), device),
+        None => classify(&args, &loaded, device),
     }
+}
 
+/// The raw path: a preprocessed NCHW batch from `input` through the model, the logits to
+/// `out`.
+fn save_logits(loaded: &Loaded, input: &Path, out: Option<&Path>, device: &Device) -> Result<()> {
+    let (shape, values) = npy::read_f32(input)?;
+    let [n, c, h, w] = nchw(input, &shape, loaded.config.in_channels)?;
+    let x = Tensor::<4>::from_data(TensorData::new(values, [n, c, h, w]), device);
+    let logits = loaded.model.forward(x);
+    let out_data = logits.into_data().convert::<f32>();
+    let values: Vec<f32> = out_data.iter::<f32>().collect();
+    if let Some(path) = out {
+        let num_classes = loaded.model.num_classes();
+        npy::write_f32(path, &[n, num_classes], &values)?;
+        eprintln!("wrote logits [{n}, {num_classes}] to {}", path.display());
+    }
+    Ok(())
+}
+
+/// `shape` as `[N, C, H, W]` if it fits a model of `channels` input channels.
+fn nchw(input: &Path, shape: &[usize], channels: usize) -> Result<[usize; 4]> {
+    let [n, c, h, w] = <[usize; 4]>::try_from(shape).map_err(|_| {
+        CliError::npy(
+            input,
+            format!("expected a 4-d NCHW array, got shape {shape:?}"),
+        )
+    })?;
+    if c != channels || h < 32 || w < 32 || n == 0 {
+        return Err(CliError::npy(
+            input,
+            format!(
+                "shape {shape:?} does not fit the model (N >= 1, C = {channels}, H and W >= 32)"
+            ),
+        ));
+    }
+    Ok([n, c, h, w])
+}
+
+/// The image path: top-k labels of every readable image, printed; an error at the end if
+/// some images could not be read.
+fn classify(args: &PredictArgs, loaded: &Loaded, device: &Device) -> Result<()> {
     let transform = args.transform.apply(loaded.weight_set.transform.clone());
-    let mut failures = 0;
+    let (names, images) = read_images(&args.images, load_image);
+    let batch = |chunk: &[_]| transform.batch(chunk, device);
+    let (results, logits) = predict_images(&loaded.model, &names, &images, batch, args.top_k);
+    if let Some(path) = &args.save_logits {
+        npy::write_f32(path, &[names.len(), loaded.model.num_classes()], &logits)?;
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&results)?);
+    } else {
+        print_table(&results);
+    }
+    match args.images.len() - names.len() {
+        0 => Ok(()),
+        failed => Err(CliError::UnreadableImages {
+            failed,
+            total: args.images.len(),
+        }),
+    }
+}
+
+/// The images `load` decodes, with their names; each one it cannot is reported on stderr.
+fn read_images<I>(
+    paths: &[PathBuf],
+    load: impl Fn(&Path) -> efficientnet::Result<I>,
+) -> (Vec<String>, Vec<I>) {
     let mut names = Vec::new();
-    let mut batch = Vec::new();
-    for path in &args.images {
-        match load_image(path) {
+    let mut images = Vec::new();
+    for path in paths {
+        match load(path) {
             Ok(image) => {
                 names.push(path.display().to_string());
-                batch.push(image);
+                images.push(image);
             }
-            Err(e) => {
-                eprintln!("error: {e}");
-                failures += 1;
-            }
+            Err(e) => eprintln!("error: {e}"),
         }
     }
+    (names, images)
+}
 
+/// The model on `images` in batches of 16 (preprocessed by `batch`): the top `k` classes of
+/// each image, and every image's logits, row after row.
+fn predict_images<I>(
+    model: &EfficientNet,
+    names: &[String],
+    images: &[I],
+    batch: impl Fn(&[I]) -> Tensor<4>,
+    k: usize,
+) -> (Vec<ImageResult>, Vec<f32>) {
+    const CHUNK: usize = 16;
+    let num_classes = model.num_classes();
     let mut results = Vec::new();
     let mut all_logits = Vec::new();
-    const CHUNK: usize = 16;
-    for (chunk, images) in names.chunks(CHUNK).zip(batch.chunks(CHUNK)) {
-        let logits = model.forward(transform.batch(images, device)); // [n, classes]
+    for (chunk, images) in names.chunks(CHUNK).zip(images.chunks(CHUNK)) {
+        let logits = model.forward(batch(images)); // [n, classes]
         all_logits.extend(logits.clone().into_data().convert::<f32>().iter::<f32>());
         let probs = softmax(logits, 1).into_data().convert::<f32>();
         let probs: Vec<f32> = probs.iter::<f32>().collect();
         for (name, row) in chunk.iter().zip(probs.chunks(num_classes)) {
             results.push(ImageResult {
                 image: name.clone(),
-                predictions: top_k(row, args.top_k)
-                    .into_iter()
-                    .map(|class| Prediction {
-                        class,
-                        label: label(class, num_classes),
-                        probability: row[class],
-                    })
-                    .collect(),
+                predictions: top_predictions(row, k, num_classes),
             });
         }
     }
-    if let Some(path) = &args.save_logits {
-        npy::write_f32(path, &[names.len(), num_classes], &all_logits)?;
-    }
+    (results, all_logits)
+}
 
-    if args.json {
-        let text = serde_json::to_string_pretty(&results).map_err(|e| e.to_string())?;
-        println!("{text}");
-    } else {
-        for result in &results {
-            println!("{}", result.image);
-            for (rank, p) in result.predictions.iter().enumerate() {
-                println!(
-                    "  {:>2}. {:>5.1}%  {:<4} {}",
-                    rank + 1,
-                    100.0 * p.probability,
-                    p.class,
-                    p.label
-                );
-            }
+/// The `k` most probable classes of one image's probabilities.
+fn top_predictions(row: &[f32], k: usize, num_classes: usize) -> Vec<Prediction> {
+    top_k(row, k)
+        .into_iter()
+        .map(|class| Prediction {
+            class,
+            label: label(class, num_classes),
+            probability: row[class],
+        })
+        .collect()
+}
+
+/// Each image's name, then its ranked classes with probabilities.
+fn print_table(results: &[ImageResult]) {
+    for result in results {
+        println!("{}", result.image);
+        for (rank, p) in result.predictions.iter().enumerate() {
+            println!(
+                "  {:>2}. {:>5.1}%  {:<4} {}",
+                rank + 1,
+                100.0 * p.probability,
+                p.class,
+                p.label
+            );
         }
-    }
-    match failures {
-        0 => Ok(()),
-        n => Err(format!(
-            "{n} of {} images could not be read",
-            args.images.len()
-        )),
     }
 }

@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::{TINY_TRAIN, bin, scratch, text};
-use efficientnet_train::train::last_checkpoint;
+use efficientnet_train::last_checkpoint;
 
 /// Loader settings of both tests' runs.
 const DATA: [&str; 4] = ["--synthetic-valid", "48", "--workers", "2"];

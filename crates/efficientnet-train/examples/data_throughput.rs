@@ -11,8 +11,8 @@ use std::time::Instant;
 
 use burn::tensor::Device;
 use efficientnet::preprocess::EvalTransform;
+use efficientnet_train::data::BatchPosition;
 use efficientnet_train::data::{BadFiles, ImageBatcher, ImageSource, Mode, Sample, TrainTransform};
-use efficientnet_train::loader::BatchPosition;
 
 fn measure(name: &str, batcher: &ImageBatcher, samples: &[Sample], device: &Device) {
     let at = |index| BatchPosition {

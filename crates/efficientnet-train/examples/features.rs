@@ -12,7 +12,7 @@ use burn::tensor::Device;
 use efficientnet::ModelName;
 use efficientnet::preprocess::load_image;
 use efficientnet::weights::load_pretrained;
-use efficientnet_train::plot::draw_text;
+use efficientnet_train::draw_text;
 use image::imageops::{self, FilterType};
 use image::{GrayImage, Luma, Rgb, RgbImage};
 

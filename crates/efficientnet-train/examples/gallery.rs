@@ -13,7 +13,7 @@ use efficientnet::ModelName;
 use efficientnet::imagenet::{self, top_k};
 use efficientnet::preprocess::load_image;
 use efficientnet::weights::load_pretrained;
-use efficientnet_train::plot::draw_text;
+use efficientnet_train::draw_text;
 use image::imageops::{self, FilterType};
 use image::{Rgb, RgbImage};
 

@@ -20,7 +20,7 @@ pub struct AtomicCheckpointer {
 }
 
 impl AtomicCheckpointer {
-    /// Checkpoints of `kind` (one of [`KINDS`]) in `directory`.
+    /// Checkpoints of `kind` (`model`, `optim` or `scheduler`) in `directory`.
     pub fn new(directory: &Path, kind: &'static str) -> Self {
         Self {
             directory: directory.to_path_buf(),

@@ -9,11 +9,11 @@ use burn::tensor::{DType, Int, Tensor};
 use burn::train::{ClassificationOutput, InferenceStep, TrainOutput, TrainStep};
 use efficientnet::EfficientNet;
 
-use crate::data::{ImageBatch, Mix};
+use crate::batcher::{ImageBatch, Mix};
 use crate::ema::ModelEma;
-use crate::guard::LossGuard;
-use crate::loader::Stream;
 use crate::precision::{LossScaler, Precision};
+use crate::random::Stream;
+use crate::step_output::StepOutput;
 
 /// An [`EfficientNet`] trained with cross-entropy and label smoothing.
 #[derive(Module, Debug)]
@@ -28,9 +28,6 @@ pub struct Classifier {
     /// network runs as in evaluation (BatchNorm on its running statistics, no stochastic
     /// depth) and gets no gradients. 0 = train everything from the start.
     pub freeze_epochs: usize,
-    /// Stops the run at a non-finite loss.
-    #[module(skip)]
-    pub guard: LossGuard,
     /// The dtype of the forward and backward passes (weights stay f32).
     #[module(skip)]
     pub precision: Precision,
@@ -97,9 +94,9 @@ impl Classifier {
 
 impl TrainStep for Classifier {
     type Input = ImageBatch;
-    type Output = ClassificationOutput;
+    type Output = StepOutput;
 
-    fn step(&self, batch: ImageBatch) -> TrainOutput<ClassificationOutput> {
+    fn step(&self, batch: ImageBatch) -> TrainOutput<StepOutput> {
         // Dropout and stochastic depth draw from the batch's own stream: a resumed run
         // repeats an uninterrupted one exactly.
         let position = batch.position;
@@ -109,14 +106,17 @@ impl TrainStep for Classifier {
         } else {
             self.forward_classification(batch)
         };
-        self.guard
-            .check(output.loss.clone().into_scalar::<f32>(), position);
+        // The loss guard checks the loss on the metric thread (a `LossCheck` metric).
         let scale = self.scaler.as_ref().map_or(1.0, LossScaler::scale);
         let factor = scale / self.num_devices.max(1) as f32;
         let loss = if factor == 1.0 {
             output.loss.clone()
         } else {
             output.loss.clone().mul_scalar(factor)
+        };
+        let output = StepOutput {
+            classification: output,
+            position,
         };
         TrainOutput::new(self, loss.backward(), output)
     }

@@ -17,6 +17,14 @@ pub enum TrainError {
         #[source]
         source: std::io::Error,
     },
+    /// A run file (`config.json`, `summary.json`) that could not be serialised.
+    #[error("{}: cannot serialise: {message}", path.display())]
+    Serialize {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
     /// A bad option value.
     #[error("invalid training option: {0}")]
     Config(String),

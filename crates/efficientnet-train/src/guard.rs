@@ -2,13 +2,19 @@
 
 use std::sync::{Arc, Mutex};
 
+use burn::tensor::TensorReadError;
 use burn::train::Interrupter;
+use burn::train::metric::{Metric, MetricMetadata, MetricName, SerializedEntry};
 
-use crate::loader::BatchPosition;
+use crate::random::BatchPosition;
+use crate::step_output::LossCheck;
 
 /// Watches the training loss; a NaN or infinite value stops the Learner (through its
-/// [`Interrupter`]) at the end of that step, so the weights it produced are never checkpointed
-/// and the last checkpoint stays the last good one.
+/// [`Interrupter`]) so that the weights it produced are never checkpointed and the last
+/// checkpoint stays the last good one. The guard is one of the Learner's training metrics: the
+/// loss is read back on Burn's metric thread, not in the training loop, so the stop comes a
+/// step or a few after the bad one, and always before that epoch's checkpoint (Burn flushes
+/// the metrics before it checkpoints).
 #[derive(Clone, Default)]
 pub struct LossGuard {
     interrupter: Option<Interrupter>,
@@ -59,6 +65,44 @@ impl LossGuard {
     pub fn tripped(&self) -> Option<String> {
         self.tripped.lock().ok().and_then(|slot| slot.clone())
     }
+}
+
+/// The guard as a training metric: Burn runs it on its metric thread with every step's output
+/// (the loss read back there, as its own loss metric does) and flushes the metrics before each
+/// epoch's checkpoint, so a tripped guard stops the run before the bad epoch is saved.
+impl Metric for LossGuard {
+    type Input = LossCheck;
+
+    fn name(&self) -> MetricName {
+        Arc::new(Self::NAME.to_owned())
+    }
+
+    fn update(
+        &mut self,
+        item: &LossCheck,
+        _: &MetricMetadata,
+    ) -> Result<SerializedEntry, TensorReadError> {
+        let loss = item.loss.clone().try_into_scalar::<f32>()?;
+        let finite = self.check(loss, item.position);
+        let text = if finite { "ok" } else { "tripped" };
+        Ok(SerializedEntry::new(text.to_owned(), text.to_owned()))
+    }
+
+    fn compute(&mut self) -> Result<SerializedEntry, TensorReadError> {
+        let text = if self.tripped().is_some() {
+            "tripped"
+        } else {
+            "ok"
+        };
+        Ok(SerializedEntry::new(text.to_owned(), text.to_owned()))
+    }
+
+    fn clear(&mut self) {}
+}
+
+impl LossGuard {
+    /// The name of the guard's metric (left out of the progress lines).
+    pub const NAME: &'static str = "Loss guard";
 }
 
 #[cfg(test)]

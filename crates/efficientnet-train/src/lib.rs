@@ -2,10 +2,10 @@
 //! ImageNet datasets and a built-in synthetic one, RandomResizedCrop/flip augmentation, a
 //! warmup followed by cosine or staircase decay, TF-style RMSProp, label smoothing,
 //! checkpoints and resume, and a run summary (`summary.json`, `metrics.csv`); on one device or
-//! data-parallel on several ([`train_on`]), in f32 or mixed precision ([`precision`]).
+//! data-parallel on several ([`train_on`]), in f32 or mixed precision ([`Precision`]).
 //!
-//! Runs are reproducible and resumable bit for bit ([`loader::EpochLoader`]), crash-safe
-//! ([`checkpoint::AtomicCheckpointer`]) and stop at a non-finite loss ([`guard::LossGuard`]).
+//! Runs are reproducible and resumable bit for bit ([`EpochLoader`]), crash-safe
+//! ([`AtomicCheckpointer`]) and stop at a non-finite loss ([`LossGuard`]).
 //!
 //! # Quick start
 //!
@@ -43,22 +43,58 @@
 
 #![deny(missing_docs)]
 
-pub mod checkpoint;
-pub mod classifier;
-pub mod data;
-pub mod ema;
+mod augment;
+mod bad_files;
+mod batcher;
+mod checkpoint;
+mod classifier;
+mod dataset;
+mod ema;
 mod error;
-pub mod guard;
-pub mod loader;
-pub mod plot;
-pub mod precision;
-pub mod rand_augment;
-pub mod renderer;
-pub mod rmsprop_tf;
-pub mod schedule;
+mod guard;
+mod loader;
+mod mix;
+mod plot;
+mod precision;
+mod rand_augment;
+mod random;
+mod renderer;
+mod rmsprop_tf;
+mod schedule;
+mod step_output;
 pub mod synthetic;
-pub mod train;
+mod train;
 
+pub use checkpoint::AtomicCheckpointer;
+pub use classifier::Classifier;
+pub use ema::ModelEma;
 pub use error::{Result, TrainError};
-pub use precision::Precision;
-pub use train::{DataParallel, OptimizerKind, ScheduleKind, Summary, TrainConfig, train, train_on};
+pub use guard::LossGuard;
+pub use loader::EpochLoader;
+#[doc(hidden)]
+pub use plot::draw_text;
+pub use precision::{LossScaler, Precision};
+pub use rand_augment::RandAugment;
+pub use rmsprop_tf::{RmsPropTf, RmsPropTfConfig};
+pub use schedule::{Decay, WarmupSchedule};
+pub use step_output::{LossCheck, StepOutput};
+pub use train::config::{DataParallel, OptimizerKind, ScheduleKind, TrainConfig};
+pub use train::report::Summary;
+pub use train::resume::last_checkpoint;
+pub use train::{train, train_on};
+
+/// Datasets, augmentation and batching, for a training loop of your own: the samples of a
+/// dataset ([`folder`](data::folder), [`kaggle`](data::kaggle), [`synthetic`](data::synthetic)),
+/// the [`ImageBatcher`](data::ImageBatcher) that decodes, augments and stacks them, and the
+/// [`BatchPosition`](data::BatchPosition) every random draw of a batch derives from.
+pub mod data {
+    pub use crate::augment::{TrainTransform, random_erase};
+    pub use crate::bad_files::BadFiles;
+    pub use crate::batcher::{ImageBatch, ImageBatcher, Mix, Mode};
+    pub use crate::dataset::{
+        ImageSource, Sample, SampleDataset, Splits, folder, kaggle, synthetic,
+    };
+    pub use crate::loader::EpochLoader;
+    pub use crate::mix::MixConfig;
+    pub use crate::random::{BatchPosition, Stream};
+}

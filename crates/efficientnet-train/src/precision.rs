@@ -25,6 +25,7 @@ use burn::tensor::{DType, Tensor};
 
 /// The dtype the forward and backward passes compute in.
 #[derive(Config, Debug, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Precision {
     /// Everything in f32.
     F32,

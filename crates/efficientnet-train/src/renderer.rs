@@ -11,6 +11,8 @@ use burn::train::renderer::{
     MetricsRendererTraining,
 };
 
+use crate::guard::LossGuard;
+
 /// See the module docs.
 pub struct LineRenderer {
     names: HashMap<MetricId, String>,
@@ -48,7 +50,10 @@ impl LineRenderer {
             .get(&entry.metric_id)
             .cloned()
             .unwrap_or_else(|| format!("{:?}", entry.metric_id));
-        self.latest.insert(name, entry.serialized_entry.formatted);
+        // The loss guard speaks through its error, not through the progress lines.
+        if name != LossGuard::NAME {
+            self.latest.insert(name, entry.serialized_entry.formatted);
+        }
     }
 }
 

@@ -49,7 +49,7 @@ impl WarmupSchedule {
     /// The learning rate at optimizer step `t` (0-based).
     ///
     /// ```
-    /// use efficientnet_train::schedule::{Decay, WarmupSchedule};
+    /// use efficientnet_train::{Decay, WarmupSchedule};
     ///
     /// let schedule = WarmupSchedule {
     ///     base_lr: 0.1,

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use burn::tensor::{Device, Distribution, Tensor};
 use efficientnet_train::data::{self, ImageSource};
-use efficientnet_train::train::last_checkpoint;
+use efficientnet_train::last_checkpoint;
 use efficientnet_train::{Precision, TrainConfig, TrainError, train, train_on};
 use image::{Rgb, RgbImage};
 
@@ -359,8 +359,7 @@ fn ema_augmentations_and_mixing_run_and_resume() {
 fn a_non_finite_loss_stops_the_run_and_keeps_the_last_checkpoint() {
     let _serial = serial();
     use burn::module::Module;
-    use efficientnet_train::classifier::Classifier;
-    use efficientnet_train::guard::LossGuard;
+    use efficientnet_train::Classifier;
 
     let out = scratch("nan");
     train(&tiny(1), &out, &Device::flex(), false).expect("first epoch");
@@ -376,7 +375,6 @@ fn a_non_finite_loss_stops_the_run_and_keeps_the_last_checkpoint() {
         ema: None,
         label_smoothing: 0.1,
         freeze_epochs: 0,
-        guard: LossGuard::default(),
         precision: efficientnet_train::Precision::F32,
         scaler: None,
         num_devices: 1,
@@ -426,14 +424,11 @@ fn max_relative(a: &[f64], b: &[f64]) -> f64 {
 
 /// A Classifier (tiny B0, 6 classes, no dropout or stochastic depth) on the flex autodiff device,
 /// computing in `precision`, as one of `num_devices` data-parallel workers.
-fn classifier(
-    precision: Precision,
-    num_devices: usize,
-) -> efficientnet_train::classifier::Classifier {
+fn classifier(precision: Precision, num_devices: usize) -> efficientnet_train::Classifier {
     use burn::module::Module;
     let device = Device::flex().autodiff();
     device.seed(7);
-    let model = efficientnet_train::classifier::Classifier {
+    let model = efficientnet_train::Classifier {
         net: efficientnet::EfficientNetConfig::b0()
             .with_width(0.25)
             .with_depth(0.34)
@@ -444,7 +439,6 @@ fn classifier(
         ema: None,
         label_smoothing: 0.1,
         freeze_epochs: 0,
-        guard: efficientnet_train::guard::LossGuard::default(),
         precision,
         scaler: None,
         num_devices,
@@ -476,7 +470,7 @@ fn image_batch(n: usize, repeat: usize) -> efficientnet_train::data::ImageBatch 
         ),
         mix: None,
         // Epoch 1: past `freeze_epochs` (0), so the whole network trains.
-        position: efficientnet_train::loader::BatchPosition {
+        position: efficientnet_train::data::BatchPosition {
             seed: 0,
             epoch: 1,
             index: 0,
@@ -624,14 +618,14 @@ fn two_devices_train_a_run_through_burns_multi_device_strategy() {
 /// and the share of entries that are non-zero in f32 but exactly zero (underflowed) in the
 /// mixed run.
 fn mixed_gradients(precision: Precision, scale: Option<f32>, loss_weight: f32) -> (f64, f64, f64) {
-    use efficientnet_train::precision::LossScaler;
+    use efficientnet_train::LossScaler;
     let mut reference = classifier(Precision::F32, 1);
     reference.label_smoothing = 0.0;
     let mut mixed = reference.clone(); // the same weights
     mixed.precision = precision;
     // A loss weighted down (as an auxiliary loss or a nearly fitted batch is) has gradients
     // small enough for f16 to lose.
-    let weighted = |model: &efficientnet_train::classifier::Classifier| {
+    let weighted = |model: &efficientnet_train::Classifier| {
         let batch = image_batch(8, 1);
         let output = model.forward_classification(batch);
         output.loss.mul_scalar(loss_weight)
@@ -728,7 +722,7 @@ fn mixed_precision_gradients_follow_f32_and_loss_scaling_keeps_small_ones() {
 #[test]
 fn plain_f16_cannot_learn_from_small_gradients_and_loss_scaling_can() {
     use burn::optim::{GradientsParams, SgdConfig};
-    use efficientnet_train::precision::LossScaler;
+    use efficientnet_train::LossScaler;
     let _serial = serial();
     let run = |precision: Precision, scaling: bool| {
         let mut model = classifier(precision, 1);

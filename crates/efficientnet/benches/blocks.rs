@@ -48,8 +48,19 @@ fn bench_layer<M>(
     });
 }
 
-fn blocks(c: &mut Criterion) {
-    let b0 = |device: &Device| EfficientNetConfig::b0().init(device);
+/// Full-size EfficientNet-B0 on `device`.
+fn b0(device: &Device) -> EfficientNet {
+    EfficientNetConfig::b0().init(device)
+}
+
+/// B0's first stage-1 block (16 -> 24, 3x3 stride 2 at 112 px).
+fn stage1(device: &Device) -> MbConv {
+    mbconv(&b0(device), 1, 0)
+}
+
+/// The stem, then stage 1's expansion and its parts (convolution, BatchNorm, SiLU), each next
+/// to the stock Burn op it replaces.
+fn stem_and_expansion(c: &mut Criterion) {
     // Stem: 3 -> 32, 3x3 stride 2, at 224 px.
     bench_layer(
         c,
@@ -59,7 +70,6 @@ fn blocks(c: &mut Criterion) {
         |m, x| m.forward(x),
     );
     // Stage 1 (16 -> 24): expand 16 -> 96 at 112, depthwise 3x3 s2, project 96 -> 24 at 56.
-    let stage1 = |d: &Device| mbconv(&b0(d), 1, 0);
     bench_layer(
         c,
         "expand 1x1 16->96 @112",
@@ -112,6 +122,11 @@ fn blocks(c: &mut Criterion) {
         |_| (),
         |_, x| burn::tensor::activation::silu(x),
     );
+}
+
+/// Stage 1's depthwise convolution (with and without its BatchNorm and SiLU), SE, projection and
+/// the whole block.
+fn stage1_block(c: &mut Criterion) {
     bench_layer(
         c,
         "depthwise 3x3 s2 96 @112",
@@ -154,6 +169,10 @@ fn blocks(c: &mut Criterion) {
         stage1,
         |m, x| m.forward(x),
     );
+}
+
+/// Depthwise convolutions of other kernel sizes, strides and widths.
+fn later_depthwise(c: &mut Criterion) {
     // Stage 1 block 2: depthwise 3x3 stride 1, 144 channels at 56.
     bench_layer(
         c,
@@ -177,7 +196,10 @@ fn blocks(c: &mut Criterion) {
         |d| mbconv(&b0(d), 2, 1).depthwise,
         |m, x| m.forward(x),
     );
-    // The whole network.
+}
+
+/// The whole network.
+fn whole_network(c: &mut Criterion) {
     bench_layer(c, "b0 @224", [1, 3, 224, 224], b0, |m, x| {
         let logits = m.forward(x); // [1, 1000]
         logits.reshape([1, 1000, 1, 1])
@@ -187,6 +209,6 @@ fn blocks(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(10).warm_up_time(std::time::Duration::from_secs(1)).measurement_time(std::time::Duration::from_secs(3));
-    targets = blocks
+    targets = stem_and_expansion, stage1_block, later_depthwise, whole_network
 }
 criterion_main!(benches);

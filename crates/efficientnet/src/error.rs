@@ -48,6 +48,16 @@ pub enum Error {
     /// A key layout name that does not exist, or a file whose layout cannot be recognised.
     #[error("unknown weight layout: {0} (layouts: torchvision, timm, lukemelas; `auto` detects)")]
     UnknownLayout(String),
+    /// Weights or their metadata could not be encoded for writing (nothing was written).
+    #[error("{}: cannot serialise {what}: {reason}", path.display())]
+    Serialization {
+        /// The file that was to be written.
+        path: PathBuf,
+        /// What was being encoded (`safetensors tensors`, `burnpack metadata`, ...).
+        what: &'static str,
+        /// The encoder's error.
+        reason: String,
+    },
     /// The file's tensors do not fit the model.
     #[error("{}weights do not fit the model: {mismatch}", path.as_ref().map(|p| format!("{}: ", p.display())).unwrap_or_default())]
     WeightMismatch {

@@ -4,6 +4,8 @@ use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use crate::error::{Error, Result};
+
 /// Suffix of the temporary file [`write_atomically`] writes before renaming it into place.
 pub const PARTIAL_SUFFIX: &str = ".partial";
 
@@ -42,6 +44,14 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         let _ = dir.sync_all();
     }
     Ok(())
+}
+
+/// [`write_atomically`] with its error as this crate's [`Error::Io`] naming `path`.
+pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomically(path, bytes).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 #[cfg(test)]

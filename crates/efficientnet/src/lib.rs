@@ -62,19 +62,27 @@
 pub mod arch;
 pub mod blocks;
 mod config;
+mod constructors;
 mod error;
+mod family;
 pub mod fs;
 pub mod imagenet;
+#[doc(hidden)] // this crate's own kernels: for its tests and benchmarks, not an API
 pub mod kernels;
 mod model;
+mod names;
 pub mod preprocess;
 pub mod tensors;
+mod variants;
 pub mod weights;
 
 pub use arch::FeatureInfo;
-pub use config::{Activation, EfficientNetConfig, Family, ModelName, PaddingMode, Variant};
+pub use config::{Activation, EfficientNetConfig, PaddingMode};
 pub use error::{Error, Result, WeightMismatch};
+pub use family::Family;
 pub use model::{EfficientNet, Stage};
+pub use names::ModelName;
+pub use variants::Variant;
 
 /// The README's Rust examples, compiled and run by `cargo test`.
 #[cfg(doctest)]

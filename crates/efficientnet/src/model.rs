@@ -4,10 +4,11 @@ use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig, Linear};
 use burn::tensor::{Device, Tensor};
 
-use crate::arch::FeatureInfo;
+use crate::arch::{ArchPlan, FeatureInfo};
 use crate::blocks::{Block, BlockSettings, ConvBnAct, ConvBnActConfig, init};
 use crate::config::EfficientNetConfig;
 use crate::error::Result;
+use crate::tensors::{ParamRole, float_tensors};
 
 /// One stage: blocks of one kind and width, the first carrying the stride.
 #[derive(Module, Debug)]
@@ -40,6 +41,9 @@ pub struct EfficientNet {
     /// Where the multi-scale endpoints are taken.
     #[module(skip)]
     pub feature_info: Vec<FeatureInfo>,
+    /// The plan the network was built from (see [`plan`](Self::plan)).
+    #[module(skip)]
+    plan: ArchPlan,
 }
 
 impl EfficientNetConfig {
@@ -111,6 +115,7 @@ impl EfficientNetConfig {
             dropout: DropoutConfig::new(self.dropout).init(),
             classifier: init::linear(plan.head_channels, plan.num_classes, device),
             feature_info: plan.feature_info(),
+            plan,
         })
     }
 }
@@ -263,6 +268,7 @@ impl EfficientNet {
         assert!(num_classes > 0, "num_classes must be at least 1");
         let features = self.classifier.weight.dims()[0];
         self.classifier = init::linear(features, num_classes, device);
+        self.plan.num_classes = num_classes;
         self
     }
 
@@ -309,13 +315,20 @@ impl EfficientNet {
         self.stages.iter().flat_map(|s| &s.blocks)
     }
 
+    /// The plan the network was built from: channels, kernels, strides and SE widths of every
+    /// block ([`EfficientNetConfig::plan`]); [`with_num_classes`](Self::with_num_classes)
+    /// updates its class count.
+    pub fn plan(&self) -> &ArchPlan {
+        &self.plan
+    }
+
     /// Trainable parameters: [`Module::num_params`] minus the BatchNorm running statistics
     /// (comparable with PyTorch's `sum(p.numel() for p in model.parameters())`).
     pub fn num_trainable_params(&self) -> usize {
-        crate::weights::parameter_paths(self)
+        float_tensors(self)
             .into_iter()
-            .filter(|(path, _)| !path.ends_with(".running_mean") && !path.ends_with(".running_var"))
-            .map(|(_, shape)| shape.iter().product::<usize>())
+            .filter(|t| ParamRole::of(&t.path).trainable())
+            .map(|t| t.shape.iter().product::<usize>())
             .sum()
     }
 }

@@ -6,7 +6,8 @@ use burn::nn::conv::Conv2d;
 use burn::nn::{BatchNorm, BatchNormConfig};
 use burn::tensor::{Device, Tensor};
 
-use super::{BlockSettings, init};
+use super::init;
+use super::settings::BlockSettings;
 use crate::config::{Activation, PaddingMode};
 
 /// Configuration of a [`ConvBnAct`].

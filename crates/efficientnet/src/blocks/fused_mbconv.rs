@@ -4,7 +4,9 @@
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 
-use super::{BlockSettings, ConvBnAct, ConvBnActConfig, DropPath};
+use super::conv_bn_act::{ConvBnAct, ConvBnActConfig};
+use super::drop_path::DropPath;
+use super::settings::BlockSettings;
 use crate::arch::BlockPlan;
 
 /// `kxk conv -> BN -> act -> [1x1 project -> BN]`, plus the input (through stochastic depth)

@@ -4,7 +4,10 @@
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 
-use super::{BlockSettings, ConvBnAct, ConvBnActConfig, DropPath, SqueezeExcitation};
+use super::conv_bn_act::{ConvBnAct, ConvBnActConfig};
+use super::drop_path::DropPath;
+use super::settings::BlockSettings;
+use super::squeeze_excitation::SqueezeExcitation;
 use crate::arch::BlockPlan;
 
 /// `[1x1 expand -> BN -> act] -> kxk depthwise -> BN -> act -> [SE] -> 1x1 project -> BN`,

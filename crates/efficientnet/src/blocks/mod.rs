@@ -1,37 +1,26 @@
 //! The building blocks of EfficientNet, each a `Module` built from an
 //! [`arch::BlockPlan`](crate::arch::BlockPlan) or explicit sizes.
 
+mod activation;
 mod conv_bn_act;
 mod drop_path;
 mod fused_mbconv;
 pub(crate) mod init;
 mod mbconv;
+mod settings;
 mod squeeze_excitation;
 
 pub use conv_bn_act::{ConvBnAct, ConvBnActConfig};
 pub use drop_path::DropPath;
 pub use fused_mbconv::FusedMbConv;
 pub use mbconv::MbConv;
+pub use settings::BlockSettings;
 pub use squeeze_excitation::SqueezeExcitation;
 
 use burn::module::Module;
 use burn::tensor::Tensor;
 
 use crate::arch::{BlockKind, BlockPlan};
-use crate::config::{Activation, PaddingMode};
-
-/// The per-network settings every block shares (they follow the origin of the weights).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct BlockSettings {
-    /// Padding convention.
-    pub padding: PaddingMode,
-    /// BatchNorm epsilon.
-    pub bn_eps: f64,
-    /// BatchNorm momentum (PyTorch convention).
-    pub bn_momentum: f64,
-    /// Activation after each conv + BN.
-    pub activation: Activation,
-}
 
 /// One block of a stage: MBConv or Fused-MBConv.
 // The variants differ in size only by a few layer handles; a network holds at most ~90 blocks.
@@ -76,20 +65,6 @@ impl Block {
         match self {
             Block::MbConv(b) => &b.drop_path,
             Block::FusedMbConv(b) => &b.drop_path,
-        }
-    }
-}
-
-impl Activation {
-    /// Applies the activation element-wise (SiLU through [`crate::kernels::silu`]).
-    ///
-    /// # Shapes
-    ///
-    /// * `x`: any, returned unchanged.
-    pub fn forward<const D: usize>(self, x: Tensor<D>) -> Tensor<D> {
-        match self {
-            Activation::Silu => crate::kernels::silu(x),
-            Activation::Relu6 => burn::tensor::activation::relu6(x),
         }
     }
 }

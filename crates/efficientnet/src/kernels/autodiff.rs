@@ -10,7 +10,7 @@ use burn::backend::{Autodiff, AutodiffBackend, Backend, TensorMetadata};
 use burn::tensor::Shape;
 use burn::tensor::ops::ConvOptions;
 
-use super::FlexKernels;
+use super::flex::FlexKernels;
 
 impl<B: Backend + FlexKernels, C: CheckpointStrategy> FlexKernels for Autodiff<B, C> {
     fn silu(x: FloatTensor<Self>) -> FloatTensor<Self> {

@@ -20,7 +20,7 @@ const CHUNK: usize = 1 << 15;
 /// Ops this crate implements itself for flex, dispatched by Burn's backend extension. Autodiff
 /// routes to the hand-written backward in `kernels::autodiff`.
 #[backend_extension(Flex, Autodiff)]
-pub trait FlexKernels: Backend {
+pub(crate) trait FlexKernels: Backend {
     /// SiLU, `x * sigmoid(x)`. Shapes: `x` any, returned unchanged.
     fn silu(x: FloatTensor<Self>) -> FloatTensor<Self>;
 

@@ -4,10 +4,12 @@ use std::path::Path;
 
 use safetensors::Dtype;
 
-use super::{Layout, is_linear_weight, transpose};
+use super::layout::Layout;
+use super::transpose::transpose;
 use crate::error::{Error, Result};
+use crate::fs::write_file;
 use crate::model::EfficientNet;
-use crate::tensors::float_tensors;
+use crate::tensors::{ParamRole, float_tensors};
 
 /// Storage precision of exported weights.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -65,20 +67,20 @@ pub fn export_safetensors(
     let mut unnamed = Vec::new();
     for tensor in float_tensors(model) {
         let path = tensor.path;
-        let Some(key) = layout.key(model, &path) else {
+        let Some(key) = layout.key(model.plan(), &path) else {
             unnamed.push(path);
             continue;
         };
         let mut shape = tensor.shape;
         let data = tensor.values.into_data().convert::<f32>();
         let mut values: Vec<f32> = data.iter::<f32>().collect();
-        if is_linear_weight(&path) {
+        let role = ParamRole::of(&path);
+        if role.linear_weight() {
             values = transpose(&values, shape[0], shape[1]);
             shape.reverse();
         }
-        let bn = path.contains(".bn.") || path.starts_with("bn.");
         let (dtype, bytes) = match precision {
-            Precision::F16 if !bn => (
+            Precision::F16 if !role.batch_norm() => (
                 Dtype::F16,
                 values
                     .iter()
@@ -113,16 +115,17 @@ pub fn export_safetensors(
                 .map(|view| (key.clone(), view))
         })
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| Error::InvalidConfig(format!("internal tensor view error: {e}")))?;
+        .map_err(|e| serialization(path, "a safetensors tensor view", e))?;
     let bytes = safetensors::serialize(views, None)
-        .map_err(|e| Error::InvalidConfig(format!("safetensors serialisation failed: {e}")))?;
-    write_atomically(path, &bytes)
+        .map_err(|e| serialization(path, "safetensors tensors", e))?;
+    write_file(path, &bytes)
 }
 
-/// [`crate::fs::write_atomically`] with errors naming `path`.
-pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    crate::fs::write_atomically(path, bytes).map_err(|source| Error::Io {
+/// [`Error::Serialization`] of `what` for the file at `path`.
+fn serialization(path: &Path, what: &'static str, error: impl ToString) -> Error {
+    Error::Serialization {
         path: path.to_path_buf(),
-        source,
-    })
+        what,
+        reason: error.to_string(),
+    }
 }

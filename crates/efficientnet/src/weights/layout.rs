@@ -1,5 +1,5 @@
 //! State-dict key layouts of the PyTorch implementations, and the one place where this crate's
-//! parameter paths are translated to theirs (efficientnet.md §3).
+//! parameter paths are translated to theirs (read from each implementation's `state_dict()`).
 //!
 //! | ours | torchvision | timm | lukemelas |
 //! |---|---|---|---|
@@ -20,9 +20,8 @@
 use core::fmt;
 use core::str::FromStr;
 
-use crate::blocks::Block;
+use crate::arch::{ArchPlan, BlockKind, BlockPlan};
 use crate::error::{Error, Result};
-use crate::model::EfficientNet;
 
 /// A state-dict naming scheme.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -74,39 +73,24 @@ impl Layout {
     }
 
     /// The key in this layout of the parameter at `path` (a path of our module tree, e.g.
-    /// `stages.1.blocks.0.MbConv.expand.bn.gamma`), or `None` when this layout cannot hold it.
-    pub fn key(self, model: &EfficientNet, path: &str) -> Option<String> {
+    /// `stages.1.blocks.0.MbConv.expand.bn.gamma`) in a network of `plan` (see
+    /// [`EfficientNet::plan`](crate::EfficientNet::plan)), or `None` when this layout cannot
+    /// hold it.
+    pub fn key(self, plan: &ArchPlan, path: &str) -> Option<String> {
         let segs: Vec<&str> = path.split('.').collect();
         match segs.as_slice() {
             ["stem", layer, param] => {
-                let [conv, bn] = match self {
-                    Layout::Torchvision => ["features.0.0", "features.0.1"],
-                    Layout::Timm => ["conv_stem", "bn1"],
-                    Layout::Lukemelas => ["_conv_stem", "_bn0"],
-                };
+                let [conv, bn] = self.stem_names();
                 conv_bn(conv, bn, layer, param)
             }
             ["head", layer, param] => {
-                let last = model.stages.len() + 1;
-                let [conv, bn] = match self {
-                    Layout::Torchvision => {
-                        return conv_bn(
-                            &format!("features.{last}.0"),
-                            &format!("features.{last}.1"),
-                            layer,
-                            param,
-                        );
-                    }
-                    Layout::Timm => ["conv_head", "bn2"],
-                    Layout::Lukemelas => ["_conv_head", "_bn1"],
-                };
-                conv_bn(conv, bn, layer, param)
+                let [conv, bn] = self.head_names(plan.stages.len());
+                conv_bn(&conv, &bn, layer, param)
             }
             ["classifier", param @ ("weight" | "bias")] => Some(self.classifier_key(param)),
             ["stages", s, "blocks", j, _variant, rest @ ..] => {
                 let (s, j): (usize, usize) = (s.parse().ok()?, j.parse().ok()?);
-                let block = model.stages.get(s)?.blocks.get(j)?;
-                self.block_key(model, s, j, block, rest)
+                self.block_key(plan, s, j, rest)
             }
             _ => None,
         }
@@ -121,100 +105,138 @@ impl Layout {
         }
     }
 
-    fn block_key(
-        self,
-        model: &EfficientNet,
-        s: usize,
-        j: usize,
-        block: &Block,
-        rest: &[&str],
-    ) -> Option<String> {
-        // The block's sub-layers in forward order, with their names in this layout.
-        let (layers, base): (Vec<(&str, [String; 2])>, String) = match self {
-            Layout::Torchvision => {
-                let names: Vec<&str> = match block {
-                    Block::MbConv(b) => [
-                        b.expand.as_ref().map(|_| "expand"),
-                        Some("depthwise"),
-                        b.se.as_ref().map(|_| "se"),
-                        Some("project"),
-                    ]
-                    .into_iter()
-                    .flatten()
-                    .collect(),
-                    Block::FusedMbConv(b) => [Some("conv"), b.project.as_ref().map(|_| "project")]
-                        .into_iter()
-                        .flatten()
-                        .collect(),
-                };
-                let layers = names
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, name)| {
-                        let pair = if name == "se" {
-                            [format!("{i}.fc1"), format!("{i}.fc2")]
-                        } else {
-                            [format!("{i}.0"), format!("{i}.1")]
-                        };
-                        (name, pair)
-                    })
-                    .collect();
-                (layers, format!("features.{}.{j}.block", s + 1))
-            }
-            Layout::Timm => {
-                let pair = |a: &str, b: &str| [a.to_owned(), b.to_owned()];
-                let layers = match block {
-                    Block::MbConv(b) if b.expand.is_some() => vec![
-                        ("expand", pair("conv_pw", "bn1")),
-                        ("depthwise", pair("conv_dw", "bn2")),
-                        ("se", pair("se.conv_reduce", "se.conv_expand")),
-                        ("project", pair("conv_pwl", "bn3")),
-                    ],
-                    Block::MbConv(_) => vec![
-                        ("depthwise", pair("conv_dw", "bn1")),
-                        ("se", pair("se.conv_reduce", "se.conv_expand")),
-                        ("project", pair("conv_pw", "bn2")),
-                    ],
-                    Block::FusedMbConv(b) if b.project.is_some() => vec![
-                        ("conv", pair("conv_exp", "bn1")),
-                        ("project", pair("conv_pwl", "bn2")),
-                    ],
-                    Block::FusedMbConv(_) => vec![("conv", pair("conv", "bn1"))],
-                };
-                (layers, format!("blocks.{s}.{j}"))
-            }
+    /// The stem's convolution and BatchNorm.
+    fn stem_names(self) -> [&'static str; 2] {
+        match self {
+            Layout::Torchvision => ["features.0.0", "features.0.1"],
+            Layout::Timm => ["conv_stem", "bn1"],
+            Layout::Lukemelas => ["_conv_stem", "_bn0"],
+        }
+    }
+
+    /// The head's convolution and BatchNorm, after `stages` stages.
+    fn head_names(self, stages: usize) -> [String; 2] {
+        let last = stages + 1;
+        match self {
+            Layout::Torchvision => [format!("features.{last}.0"), format!("features.{last}.1")],
+            Layout::Timm => ["conv_head".into(), "bn2".into()],
+            Layout::Lukemelas => ["_conv_head".into(), "_bn1".into()],
+        }
+    }
+
+    /// The key of `rest` (e.g. `["expand", "bn", "gamma"]`) in block `j` of stage `s`.
+    fn block_key(self, plan: &ArchPlan, s: usize, j: usize, rest: &[&str]) -> Option<String> {
+        let block = plan.stages.get(s)?.get(j)?;
+        let (layers, base) = match self {
+            Layout::Torchvision => (
+                torchvision_layers(block),
+                format!("features.{}.{j}.block", s + 1),
+            ),
+            Layout::Timm => (timm_layers(block), format!("blocks.{s}.{j}")),
             Layout::Lukemelas => {
-                let Block::MbConv(_) = block else {
-                    return None; // lukemelas has no EfficientNetV2
-                };
-                let pair = |a: &str, b: &str| [a.to_owned(), b.to_owned()];
-                let layers = vec![
-                    ("expand", pair("_expand_conv", "_bn0")),
-                    ("depthwise", pair("_depthwise_conv", "_bn1")),
-                    ("se", pair("_se_reduce", "_se_expand")),
-                    ("project", pair("_project_conv", "_bn2")),
-                ];
-                let global: usize = model.stages[..s].iter().map(|st| st.blocks.len()).sum();
+                let layers = lukemelas_layers(block)?;
+                let global: usize = plan.stages[..s].iter().map(Vec::len).sum();
                 (layers, format!("_blocks.{}", global + j))
             }
         };
-        let (layer, inner) = rest.split_first()?;
-        let [first, second] = &layers.iter().find(|(name, _)| name == layer)?.1;
-        match (*layer, inner) {
-            ("se", ["conv_reduce", param @ ("weight" | "bias")]) => {
-                Some(format!("{base}.{first}.{param}"))
-            }
-            ("se", ["conv_expand", param @ ("weight" | "bias")]) => {
-                Some(format!("{base}.{second}.{param}"))
-            }
-            (_, [sub, param]) => conv_bn(
-                &format!("{base}.{first}"),
-                &format!("{base}.{second}"),
-                sub,
-                param,
-            ),
-            _ => None,
+        sub_layer_key(&layers, &base, rest)
+    }
+}
+
+/// A block's sub-layers in forward order (our names: `expand`, `depthwise`, `se`, `project`,
+/// `conv`), each with its two names in a layout: convolution and BatchNorm, or for `se` the
+/// reduce and expand convolutions.
+type SubLayers = Vec<(&'static str, [String; 2])>;
+
+fn pair(first: &str, second: &str) -> [String; 2] {
+    [first.to_owned(), second.to_owned()]
+}
+
+/// torchvision numbers a block's sub-layers `block.{i}` in forward order, `{i}.0` the
+/// convolution and `{i}.1` the BatchNorm (`{i}.fc1`, `{i}.fc2` for SE).
+fn torchvision_layers(block: &BlockPlan) -> SubLayers {
+    let names: Vec<&'static str> = match block.kind {
+        BlockKind::MbConv => [
+            block.has_expansion().then_some("expand"),
+            Some("depthwise"),
+            block.se_channels.map(|_| "se"),
+            Some("project"),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
+        BlockKind::FusedMbConv => [Some("conv"), block.has_expansion().then_some("project")]
+            .into_iter()
+            .flatten()
+            .collect(),
+    };
+    names
+        .into_iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let names = if name == "se" {
+                [format!("{i}.fc1"), format!("{i}.fc2")]
+            } else {
+                [format!("{i}.0"), format!("{i}.1")]
+            };
+            (name, names)
+        })
+        .collect()
+}
+
+/// timm names a block's layers by role; the numbering of its BatchNorms depends on whether the
+/// block expands.
+fn timm_layers(block: &BlockPlan) -> SubLayers {
+    match (block.kind, block.has_expansion()) {
+        (BlockKind::MbConv, true) => vec![
+            ("expand", pair("conv_pw", "bn1")),
+            ("depthwise", pair("conv_dw", "bn2")),
+            ("se", pair("se.conv_reduce", "se.conv_expand")),
+            ("project", pair("conv_pwl", "bn3")),
+        ],
+        (BlockKind::MbConv, false) => vec![
+            ("depthwise", pair("conv_dw", "bn1")),
+            ("se", pair("se.conv_reduce", "se.conv_expand")),
+            ("project", pair("conv_pw", "bn2")),
+        ],
+        (BlockKind::FusedMbConv, true) => vec![
+            ("conv", pair("conv_exp", "bn1")),
+            ("project", pair("conv_pwl", "bn2")),
+        ],
+        (BlockKind::FusedMbConv, false) => vec![("conv", pair("conv", "bn1"))],
+    }
+}
+
+/// lukemelas names MBConv layers by role, and has no Fused-MBConv (no EfficientNetV2): `None`.
+fn lukemelas_layers(block: &BlockPlan) -> Option<SubLayers> {
+    (block.kind == BlockKind::MbConv).then(|| {
+        vec![
+            ("expand", pair("_expand_conv", "_bn0")),
+            ("depthwise", pair("_depthwise_conv", "_bn1")),
+            ("se", pair("_se_reduce", "_se_expand")),
+            ("project", pair("_project_conv", "_bn2")),
+        ]
+    })
+}
+
+/// The key of `rest` = `[layer, sub, param]` under `base`, with `layer` named by `layers`.
+fn sub_layer_key(layers: &[(&str, [String; 2])], base: &str, rest: &[&str]) -> Option<String> {
+    let (layer, inner) = rest.split_first()?;
+    let [first, second] = &layers.iter().find(|(name, _)| name == layer)?.1;
+    match (*layer, inner) {
+        ("se", ["conv_reduce", param @ ("weight" | "bias")]) => {
+            Some(format!("{base}.{first}.{param}"))
         }
+        ("se", ["conv_expand", param @ ("weight" | "bias")]) => {
+            Some(format!("{base}.{second}.{param}"))
+        }
+        (_, [sub, param]) => conv_bn(
+            &format!("{base}.{first}"),
+            &format!("{base}.{second}"),
+            sub,
+            param,
+        ),
+        _ => None,
     }
 }
 
@@ -244,5 +266,29 @@ impl FromStr for Layout {
             .into_iter()
             .find(|l| l.name() == lower)
             .ok_or_else(|| Error::UnknownLayout(s.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layouts_are_detected_with_their_prefix() {
+        let detect = |keys: &[&str]| Layout::detect(keys.iter().copied());
+        assert_eq!(
+            detect(&["features.0.0.weight", "classifier.1.bias"]),
+            Some((Layout::Torchvision, String::new()))
+        );
+        assert_eq!(
+            detect(&["module.conv_stem.weight"]),
+            Some((Layout::Timm, "module.".into()))
+        );
+        assert_eq!(
+            detect(&["state_dict._conv_stem.weight", "epoch"]),
+            Some((Layout::Lukemelas, "state_dict.".into()))
+        );
+        assert_eq!(detect(&["foo.weight"]), None);
+        assert_eq!(detect(&["xconv_stem.weight"]), None);
     }
 }

@@ -1,9 +1,13 @@
 //! Weight sets as data: for each source, the layout, padding, BN eps and eval transform its
-//! weights were trained and evaluated with (efficientnet.md §1.5, §2.4).
+//! weights were trained and evaluated with (timm's `pretrained_cfg`s and torchvision's weight
+//! enums' `transforms`).
 
-use crate::config::{EfficientNetConfig, Family, ModelName, PaddingMode, Variant};
+use super::layout::Layout;
+use crate::config::{EfficientNetConfig, PaddingMode};
+use crate::family::Family;
+use crate::names::ModelName;
 use crate::preprocess::{EvalTransform, INCEPTION_MEAN_STD, Interpolation};
-use crate::weights::Layout;
+use crate::variants::Variant;
 
 /// Where a set of weights comes from and how it must be run.
 #[derive(Clone, Debug, PartialEq)]
@@ -30,79 +34,15 @@ impl WeightSet {
     /// * lukemelas: TF SAME, eps 1e-3, resize = crop = resolution, bicubic, ImageNet statistics.
     pub fn preset(model: ModelName, layout: Layout) -> Self {
         let config = model.config();
-        let res = config.resolution as u32;
-        let v = model.variant;
         let (source, padding, bn_eps, transform) = match layout {
-            Layout::Torchvision => {
-                let late_v1 = matches!(v, Variant::B5 | Variant::B6 | Variant::B7);
-                let v2 = matches!(config.family, Family::V2S | Family::V2M | Family::V2L);
-                let transform = match v {
-                    Variant::B0 => EvalTransform::imagenet(256, 224),
-                    Variant::B1 => EvalTransform::imagenet(256, 240),
-                    Variant::B2 => EvalTransform::imagenet(288, 288),
-                    Variant::B3 => EvalTransform::imagenet(320, 300),
-                    Variant::B4 => EvalTransform::imagenet(384, 380),
-                    Variant::V2S | Variant::V2M => EvalTransform {
-                        interpolation: Interpolation::Bilinear,
-                        ..EvalTransform::imagenet(res, res)
-                    },
-                    Variant::V2L => EvalTransform {
-                        mean: INCEPTION_MEAN_STD,
-                        std: INCEPTION_MEAN_STD,
-                        ..EvalTransform::imagenet(res, res)
-                    },
-                    _ if late_v1 => EvalTransform::imagenet(res, res),
-                    _ => EvalTransform::crop_pct(res, 0.875),
-                };
-                let eps = if late_v1 || v2 { 1e-3 } else { 1e-5 };
-                (
-                    "torchvision IMAGENET1K_V1",
-                    PaddingMode::Symmetric,
-                    eps,
-                    transform,
-                )
-            }
-            Layout::Timm => {
-                let transform = match (model.tf, config.family) {
-                    (true, Family::Lite) => {
-                        let (size, pct, interpolation) = match v {
-                            Variant::Lite0 => (224, 0.875, Interpolation::Bicubic),
-                            Variant::Lite1 => (240, 0.882, Interpolation::Bicubic),
-                            Variant::Lite2 => (260, 0.890, Interpolation::Bicubic),
-                            Variant::Lite3 => (300, 0.904, Interpolation::Bilinear),
-                            _ => (380, 0.920, Interpolation::Bilinear),
-                        };
-                        EvalTransform {
-                            interpolation,
-                            mean: INCEPTION_MEAN_STD,
-                            std: INCEPTION_MEAN_STD,
-                            ..EvalTransform::crop_pct(size, pct)
-                        }
-                    }
-                    (true, Family::V2S | Family::V2M | Family::V2L) => EvalTransform {
-                        mean: INCEPTION_MEAN_STD,
-                        std: INCEPTION_MEAN_STD,
-                        ..EvalTransform::imagenet(res, res)
-                    },
-                    (true, _) => EvalTransform::crop_pct(res, f64::from(res) / f64::from(res + 32)),
-                    (false, _) => EvalTransform::crop_pct(res, 0.875),
-                };
-                ("timm", config.padding, config.bn_eps, transform)
-            }
-            Layout::Lukemelas => (
-                "lukemelas/EfficientNet-PyTorch (TF checkpoints)",
-                PaddingMode::TfSame,
-                1e-3,
-                EvalTransform {
-                    // TF Lite evaluates with bilinear resizing (efficientnet-lite-pytorch too).
-                    interpolation: if config.family == Family::Lite {
-                        Interpolation::Bilinear
-                    } else {
-                        Interpolation::Bicubic
-                    },
-                    ..EvalTransform::imagenet(res, res)
-                },
+            Layout::Torchvision => torchvision(model.variant, &config),
+            Layout::Timm => (
+                "timm",
+                config.padding,
+                config.bn_eps,
+                timm_transform(model, &config),
             ),
+            Layout::Lukemelas => lukemelas(&config),
         };
         Self {
             source: source.to_owned(),
@@ -117,6 +57,101 @@ impl WeightSet {
     pub fn configure(&self, config: EfficientNetConfig) -> EfficientNetConfig {
         config.with_padding(self.padding).with_bn_eps(self.bn_eps)
     }
+}
+
+/// A preset's `(source, padding, BN eps, eval transform)`.
+type Preset = (&'static str, PaddingMode, f64, EvalTransform);
+
+/// The native resolution of `config`, as the transforms take it.
+fn resolution(config: &EfficientNetConfig) -> u32 {
+    config.resolution as u32
+}
+
+/// torchvision's `IMAGENET1K_V1` weights: PyTorch padding, eps 1e-3 for B5–B7 and V2.
+fn torchvision(variant: Variant, config: &EfficientNetConfig) -> Preset {
+    let late_v1 = matches!(variant, Variant::B5 | Variant::B6 | Variant::B7);
+    let v2 = matches!(config.family, Family::V2S | Family::V2M | Family::V2L);
+    let eps = if late_v1 || v2 { 1e-3 } else { 1e-5 };
+    (
+        "torchvision IMAGENET1K_V1",
+        PaddingMode::Symmetric,
+        eps,
+        torchvision_transform(variant, resolution(config), late_v1),
+    )
+}
+
+/// The `transforms` of torchvision's weight enums.
+fn torchvision_transform(variant: Variant, res: u32, late_v1: bool) -> EvalTransform {
+    match variant {
+        Variant::B0 => EvalTransform::imagenet(256, 224),
+        Variant::B1 => EvalTransform::imagenet(256, 240),
+        Variant::B2 => EvalTransform::imagenet(288, 288),
+        Variant::B3 => EvalTransform::imagenet(320, 300),
+        Variant::B4 => EvalTransform::imagenet(384, 380),
+        Variant::V2S | Variant::V2M => EvalTransform {
+            interpolation: Interpolation::Bilinear,
+            ..EvalTransform::imagenet(res, res)
+        },
+        Variant::V2L => EvalTransform {
+            mean: INCEPTION_MEAN_STD,
+            std: INCEPTION_MEAN_STD,
+            ..EvalTransform::imagenet(res, res)
+        },
+        _ if late_v1 => EvalTransform::imagenet(res, res),
+        _ => EvalTransform::crop_pct(res, 0.875),
+    }
+}
+
+/// timm's `pretrained_cfg` transforms: by the TF flag and the family.
+fn timm_transform(model: ModelName, config: &EfficientNetConfig) -> EvalTransform {
+    let res = resolution(config);
+    match (model.tf, config.family) {
+        (true, Family::Lite) => timm_tf_lite_transform(model.variant),
+        (true, Family::V2S | Family::V2M | Family::V2L) => EvalTransform {
+            mean: INCEPTION_MEAN_STD,
+            std: INCEPTION_MEAN_STD,
+            ..EvalTransform::imagenet(res, res)
+        },
+        (true, _) => EvalTransform::crop_pct(res, f64::from(res) / f64::from(res + 32)),
+        (false, _) => EvalTransform::crop_pct(res, 0.875),
+    }
+}
+
+/// timm's `tf_efficientnet_lite*`: its own crop sizes and percentages, 0.5/0.5 statistics.
+fn timm_tf_lite_transform(variant: Variant) -> EvalTransform {
+    let (size, pct, interpolation) = match variant {
+        Variant::Lite0 => (224, 0.875, Interpolation::Bicubic),
+        Variant::Lite1 => (240, 0.882, Interpolation::Bicubic),
+        Variant::Lite2 => (260, 0.890, Interpolation::Bicubic),
+        Variant::Lite3 => (300, 0.904, Interpolation::Bilinear),
+        _ => (380, 0.920, Interpolation::Bilinear),
+    };
+    EvalTransform {
+        interpolation,
+        mean: INCEPTION_MEAN_STD,
+        std: INCEPTION_MEAN_STD,
+        ..EvalTransform::crop_pct(size, pct)
+    }
+}
+
+/// lukemelas' ports of the TF checkpoints: SAME padding, eps 1e-3, no crop.
+fn lukemelas(config: &EfficientNetConfig) -> Preset {
+    let res = resolution(config);
+    let transform = EvalTransform {
+        // TF Lite evaluates with bilinear resizing (efficientnet-lite-pytorch too).
+        interpolation: if config.family == Family::Lite {
+            Interpolation::Bilinear
+        } else {
+            Interpolation::Bicubic
+        },
+        ..EvalTransform::imagenet(res, res)
+    };
+    (
+        "lukemelas/EfficientNet-PyTorch (TF checkpoints)",
+        PaddingMode::TfSame,
+        1e-3,
+        transform,
+    )
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@ use efficientnet::{EfficientNetConfig, Variant};
 
 /// `sum(p.numel() for p in model.parameters())` of torchvision (B0–B7, V2-S/M/L) and timm
 /// (Lite, V2-B, B8, L2), i.e. without BN running statistics.
-/// Source: ../shared/reference/efficientnet.md §1.1, §1.3, §1.4.
+/// Source: torchvision's weight enums (`num_params`) and timm's models, counted in PyTorch.
 const PUBLISHED_PARAMS: [(Variant, usize); 22] = [
     (Variant::B0, 5_288_548),
     (Variant::B1, 7_794_184),
@@ -107,7 +107,7 @@ fn scaled_stage_tables_match_the_reference() {
     };
     let repeats =
         |c: EfficientNetConfig| -> Vec<usize> { c.plan().stages.iter().map(Vec::len).collect() };
-    // efficientnet.md §1.1.
+    // EfficientNet paper, Table 1 scaled by width 1.2 / depth 1.4 (torchvision's B3).
     assert_eq!(
         outs(EfficientNetConfig::b3()),
         [24, 32, 48, 96, 136, 232, 384]

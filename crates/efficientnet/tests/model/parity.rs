@@ -116,15 +116,27 @@ pub fn load_config_on(
     model
 }
 
-/// The committed parity cases (`scripts/make_fixtures.py`).
-pub const CASES: [&str; 6] = [
-    "tv_b0",
-    "tf_b0",
-    "lukemelas_b0",
-    "tf_v2_b0",
-    "tv_v2",
-    "tf_lite0",
-];
+/// The parity cases of `scripts/make_fixtures.py`: `for case in CASES` walks the names of
+/// `tests/fixtures/cases.txt`, the list that script and `cargo xtask parity` read too.
+pub const CASES: FixtureCases = FixtureCases;
+
+/// The case list of `tests/fixtures/cases.txt` (one name a line, `#` comments), in order.
+#[derive(Clone, Copy, Debug)]
+pub struct FixtureCases;
+
+impl IntoIterator for FixtureCases {
+    type Item = &'static str;
+    type IntoIter = std::vec::IntoIter<&'static str>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        include_str!("../../../../tests/fixtures/cases.txt")
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty() && !line.starts_with('#'))
+            .collect::<Vec<_>>()
+            .into_iter()
+    }
+}
 
 fn check(case: &str) {
     check_on(case, &device(), 1e-4);

@@ -1,0 +1,245 @@
+//! `cargo xtask bench [--vs-torch]`: `efficientnet bench` (release build) on the standard
+//! configurations, and with `--vs-torch` the same in PyTorch (`scripts/bench_torch.py`), run
+//! back to back and interleaved; then one table, and `docs/bench.json` for `cargo xtask docs`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::process::{root, run};
+
+/// One benchmark configuration.
+struct Config {
+    /// What the table calls it.
+    label: &'static str,
+    /// Model name.
+    model: &'static str,
+    /// Images per iteration.
+    batch: usize,
+    /// Input side in pixels.
+    resolution: usize,
+    /// `infer` or `train`.
+    mode: &'static str,
+    /// BatchNorm folded into the convolutions (ours only).
+    fused: bool,
+}
+
+/// The benchmark configurations.
+const CONFIGS: [Config; 6] = [
+    Config {
+        label: "B0 inference, batch 1, 224 px",
+        model: "efficientnet_b0",
+        batch: 1,
+        resolution: 224,
+        mode: "infer",
+        fused: false,
+    },
+    Config {
+        label: "B0 inference fused, batch 1, 224 px",
+        model: "efficientnet_b0",
+        batch: 1,
+        resolution: 224,
+        mode: "infer",
+        fused: true,
+    },
+    Config {
+        label: "B0 inference, batch 16, 224 px",
+        model: "efficientnet_b0",
+        batch: 16,
+        resolution: 224,
+        mode: "infer",
+        fused: false,
+    },
+    Config {
+        label: "B0 inference fused, batch 16, 224 px",
+        model: "efficientnet_b0",
+        batch: 16,
+        resolution: 224,
+        mode: "infer",
+        fused: true,
+    },
+    Config {
+        label: "B0 training step, batch 32, 128 px",
+        model: "efficientnet_b0",
+        batch: 32,
+        resolution: 128,
+        mode: "train",
+        fused: false,
+    },
+    Config {
+        label: "V2-S inference, batch 1, 384 px",
+        model: "efficientnet_v2_s",
+        batch: 1,
+        resolution: 384,
+        mode: "infer",
+        fused: false,
+    },
+];
+
+/// Images/s and peak RSS (MiB) of one measurement.
+type Measurement = (f64, f64);
+
+/// One configuration's best measurement on each side.
+struct Row {
+    /// The configuration's label.
+    label: &'static str,
+    /// Ours.
+    ours: Measurement,
+    /// PyTorch's, with `--vs-torch`.
+    torch: Option<Measurement>,
+}
+
+/// One measurement's images/s and peak RSS (MiB), from a bench command's JSON output.
+fn measure(cmd: &mut Command) -> Result<Measurement, String> {
+    eprintln!("xtask: running {cmd:?}");
+    let output = cmd
+        .current_dir(root())
+        .output()
+        .map_err(|e| format!("could not start {cmd:?}: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "{cmd:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .map_err(|e| format!("{cmd:?} printed no JSON report: {e}"))?;
+    let number = |key: &str| {
+        report[key]
+            .as_f64()
+            .ok_or_else(|| format!("{cmd:?}: report lacks `{key}`"))
+    };
+    Ok((number("images_per_second")?, number("peak_rss_mib")?))
+}
+
+/// The higher rate and the lower memory of two measurements.
+fn best(a: Measurement, b: Measurement) -> Measurement {
+    (a.0.max(b.0), a.1.min(b.1))
+}
+
+/// Runs the benchmarks; `python` runs PyTorch too.
+pub fn bench(
+    cargo: &str,
+    python: Option<&str>,
+    iters: usize,
+    repeats: usize,
+) -> Result<(), String> {
+    run(Command::new(cargo).args(["build", "--release", "-p", "efficientnet-cli"]))?;
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"));
+    let ours = target.join("release").join("efficientnet");
+    let rows = CONFIGS
+        .iter()
+        .map(|config| measure_config(&ours, python, config, iters, repeats))
+        .collect::<Result<Vec<_>, _>>()?;
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    if python.is_some() {
+        write_bench_json(&rows, threads)?;
+    }
+    print_table(&rows, threads, iters, repeats, python.is_some());
+    Ok(())
+}
+
+/// Best of the repeats on each side, interleaved so both see the same machine state.
+fn measure_config(
+    ours: &Path,
+    python: Option<&str>,
+    config: &Config,
+    iters: usize,
+    repeats: usize,
+) -> Result<Row, String> {
+    let (batch, resolution) = (config.batch.to_string(), config.resolution.to_string());
+    let iters = iters.to_string();
+    let common = [
+        "--model",
+        config.model,
+        "--batch-size",
+        &batch,
+        "--resolution",
+        &resolution,
+        "--mode",
+        config.mode,
+        "--iters",
+        &iters,
+        "--json",
+    ];
+    let (mut best_ours, mut best_torch) = ((0.0_f64, f64::MAX), None::<Measurement>);
+    for _ in 0..repeats.max(1) {
+        let mut cmd = Command::new(ours);
+        cmd.args(["--device", "flex", "bench"]).args(common);
+        if config.fused {
+            cmd.arg("--fuse");
+        }
+        best_ours = best(best_ours, measure(&mut cmd)?);
+        if let Some(python) = python {
+            let mut cmd = Command::new(python);
+            cmd.arg("scripts/bench_torch.py").args(common);
+            let torch = measure(&mut cmd)?;
+            best_torch = Some(best(best_torch.unwrap_or((0.0, f64::MAX)), torch));
+        }
+    }
+    Ok(Row {
+        label: config.label,
+        ours: best_ours,
+        torch: best_torch,
+    })
+}
+
+/// The CPU's model name (Linux), or `unknown CPU`.
+fn cpu_name() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".to_owned())
+}
+
+/// The measured table as `docs/bench.json`, for the throughput figure of `cargo xtask docs`.
+fn write_bench_json(rows: &[Row], threads: usize) -> Result<(), String> {
+    let json = serde_json::json!({
+        "machine": format!("{}, {threads} threads; Burn flex vs PyTorch eager CPU; cargo xtask bench --vs-torch", cpu_name()),
+        "rows": rows.iter().map(|row| serde_json::json!({
+            "config": row.label,
+            "ours": row.ours.0,
+            "ours_rss_mib": row.ours.1,
+            "torch": row.torch.map(|t| t.0),
+            "torch_rss_mib": row.torch.map(|t| t.1),
+        })).collect::<Vec<_>>(),
+    });
+    let path = root().join("docs").join("bench.json");
+    let text = serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?;
+    std::fs::write(&path, text + "\n").map_err(|e| format!("{}: {e}", path.display()))?;
+    eprintln!("xtask: wrote {}", path.display());
+    Ok(())
+}
+
+/// The results as a Markdown table, with ratios when PyTorch ran.
+fn print_table(rows: &[Row], threads: usize, iters: usize, repeats: usize, vs_torch: bool) {
+    println!(
+        "\n{threads} threads; images/s (best of {repeats}, each the median of {iters} timed iterations), peak RSS in MiB\n"
+    );
+    if vs_torch {
+        println!(
+            "| configuration | ours img/s | PyTorch img/s | speed ratio | ours MiB | PyTorch MiB | memory ratio |"
+        );
+        println!("|---|---:|---:|---:|---:|---:|---:|");
+    } else {
+        println!("| configuration | img/s | peak MiB |");
+        println!("|---|---:|---:|");
+    }
+    for row in rows {
+        let (label, (rate, rss)) = (row.label, row.ours);
+        match row.torch {
+            Some((t_rate, t_rss)) => println!(
+                "| {label} | {rate:.1} | {t_rate:.1} | {:.2}x | {rss:.0} | {t_rss:.0} | {:.2}x |",
+                rate / t_rate,
+                rss / t_rss
+            ),
+            None => println!("| {label} | {rate:.1} | {rss:.0} |"),
+        }
+    }
+}
