@@ -100,15 +100,20 @@ fn label(v: f64) -> String {
     }
 }
 
-fn draw_panel(img: &mut RgbImage, x_off: u32, panel: &Panel) {
-    let (x0, y0) = (x_off + LEFT, TOP);
-    let (x1, y1) = (x_off + PANEL_W - RIGHT, PANEL_H - BOTTOM);
+/// The panel's title and, below it, its series' labels in their colours.
+fn draw_header(img: &mut RgbImage, x_off: u32, panel: &Panel) {
     draw_text(img, x_off + LEFT, 4, &panel.title, BLACK);
     let mut legend_x = x_off + LEFT;
     for s in &panel.series {
         draw_text(img, legend_x, 24, &s.label, s.colour);
         legend_x += (s.label.len() as u32 + 1) * 8 * SCALE;
     }
+}
+
+fn draw_panel(img: &mut RgbImage, x_off: u32, panel: &Panel) {
+    let (x0, y0) = (x_off + LEFT, TOP);
+    let (x1, y1) = (x_off + PANEL_W - RIGHT, PANEL_H - BOTTOM);
+    draw_header(img, x_off, panel);
     let values: Vec<f64> = panel
         .series
         .iter()

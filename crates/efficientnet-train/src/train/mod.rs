@@ -31,7 +31,7 @@ use crate::guard::LossGuard;
 use crate::precision::{LossScaler, Precision};
 use crate::renderer::LineRenderer;
 use config::{Checked, TrainConfig};
-use report::{RunFacts, Summary};
+use report::Summary;
 use setup::Loader;
 
 /// Runs (or with `resume`, continues) a training run writing into `out`.
@@ -141,21 +141,20 @@ pub fn train_on(
         &model_file,
     )?;
     let rows = report::write_metrics(out, top_k)?;
-    let summary = Summary::new(
-        &rows,
-        RunFacts {
-            model: checked.name.to_string(),
-            train_len,
-            epochs_run: config.epochs + 1 - first_epoch,
-            wall_seconds: started.elapsed().as_secs_f64(),
-            skipped_files: bad_files.count(),
-            ema_top1,
-            model_file: model_file.display().to_string(),
-            devices: devices.len(),
-            precision: config.precision,
-            skipped_steps: scaler.as_ref().map_or(0, LossScaler::skipped_steps),
-        },
-    );
+    let wall_seconds = started.elapsed().as_secs_f64();
+    let epochs_run = config.epochs + 1 - first_epoch;
+    let summary = Summary {
+        model: checked.name.to_string(),
+        images_per_second: (epochs_run * train_len) as f64 / wall_seconds,
+        wall_seconds,
+        skipped_files: bad_files.count(),
+        ema_top1,
+        model_file: model_file.display().to_string(),
+        devices: devices.len(),
+        precision: config.precision,
+        skipped_steps: scaler.as_ref().map_or(0, LossScaler::skipped_steps),
+        ..Summary::of_epochs(&rows)
+    };
     report::write_json(&out.join("summary.json"), &summary, true)?;
     for example in bad_files.examples() {
         eprintln!("skipped: {example}");

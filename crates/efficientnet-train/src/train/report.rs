@@ -119,33 +119,10 @@ pub(crate) fn write_metrics(out: &Path, top_k: usize) -> Result<Vec<EpochRow>> {
     Ok(rows)
 }
 
-/// What the run did, from its epoch rows and counters.
-pub(crate) struct RunFacts {
-    /// The model's name.
-    pub model: String,
-    /// Training images per epoch.
-    pub train_len: usize,
-    /// Epochs this invocation trained.
-    pub epochs_run: usize,
-    /// Wall time of this invocation in seconds.
-    pub wall_seconds: f64,
-    /// Undecodable files skipped.
-    pub skipped_files: usize,
-    /// Top-1 of the weight average, if kept.
-    pub ema_top1: Option<f64>,
-    /// The exported model.
-    pub model_file: String,
-    /// Devices trained on.
-    pub devices: usize,
-    /// Compute precision.
-    pub precision: Precision,
-    /// Steps skipped by loss scaling.
-    pub skipped_steps: usize,
-}
-
 impl Summary {
-    /// The summary of a run whose epochs are `rows`.
-    pub(crate) fn new(rows: &[EpochRow], facts: RunFacts) -> Self {
+    /// The epoch results of a run whose epochs are `rows` (final and best accuracy); the
+    /// run's other facts are left empty for the caller to fill in.
+    pub(crate) fn of_epochs(rows: &[EpochRow]) -> Self {
         let last = rows.last().cloned().unwrap_or_default();
         let best = rows
             .iter()
@@ -153,21 +130,21 @@ impl Summary {
             .cloned()
             .unwrap_or_default();
         Summary {
-            model: facts.model,
+            model: String::new(),
             epochs: rows.len(),
             final_top1: last.valid_top1,
             final_top5: last.valid_top5,
             best_top1: best.valid_top1,
             best_epoch: best.epoch,
             best_top5: rows.iter().map(|r| r.valid_top5).fold(0.0, f64::max),
-            images_per_second: (facts.epochs_run * facts.train_len) as f64 / facts.wall_seconds,
-            wall_seconds: facts.wall_seconds,
-            skipped_files: facts.skipped_files,
-            ema_top1: facts.ema_top1,
-            model_file: facts.model_file,
-            devices: facts.devices,
-            precision: facts.precision,
-            skipped_steps: facts.skipped_steps,
+            images_per_second: 0.0,
+            wall_seconds: 0.0,
+            skipped_files: 0,
+            ema_top1: None,
+            model_file: String::new(),
+            devices: 0,
+            precision: Precision::F32,
+            skipped_steps: 0,
         }
     }
 }
