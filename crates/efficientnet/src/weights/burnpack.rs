@@ -75,9 +75,10 @@ pub fn save_burnpack(model: &EfficientNet, path: &Path) -> Result<()> {
         .clone()
         .into_record()
         .into_bytes()
-        .map_err(|e| Error::Io {
+        .map_err(|e| Error::Serialization {
             path: path.to_path_buf(),
-            source: std::io::Error::other(e.to_string()),
+            what: "burnpack weights",
+            reason: e.to_string(),
         })?;
     write_file(path, &bytes)
 }
