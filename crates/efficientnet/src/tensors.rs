@@ -18,9 +18,34 @@ pub struct FloatTensor {
 
 /// Every float tensor of `module`, in module order.
 pub fn float_tensors<M: Module>(module: &M) -> Vec<FloatTensor> {
+    walk(module, true)
+        .into_iter()
+        .filter_map(|(path, shape, values)| {
+            values.map(|values| FloatTensor {
+                path,
+                shape,
+                values,
+            })
+        })
+        .collect()
+}
+
+/// The path of every float tensor of `module`, in module order, without reading (or lazily
+/// initialising) any value.
+pub fn float_paths<M: Module>(module: &M) -> Vec<String> {
+    walk(module, false)
+        .into_iter()
+        .map(|(path, _, _)| path)
+        .collect()
+}
+
+/// `(path, shape, flattened values)` of every float tensor of `module`; the values only with
+/// `read_values` (reading a lazily initialised parameter initialises it).
+fn walk<M: Module>(module: &M, read_values: bool) -> Vec<(String, Vec<usize>, Option<Tensor<1>>)> {
     struct Collect {
         path: Vec<String>,
-        out: Vec<FloatTensor>,
+        read_values: bool,
+        out: Vec<(String, Vec<usize>, Option<Tensor<1>>)>,
     }
     impl ModuleVisitor for Collect {
         fn enter_module(&mut self, name: &str, _: &str) {
@@ -32,41 +57,13 @@ pub fn float_tensors<M: Module>(module: &M) -> Vec<FloatTensor> {
         fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
             let shape = param.shape().dims::<D>().to_vec();
             let n: usize = shape.iter().product();
-            self.out.push(FloatTensor {
-                path: self.path.join("."),
-                shape,
-                values: param.val().reshape([n]),
-            });
+            let values = self.read_values.then(|| param.val().reshape([n]));
+            self.out.push((self.path.join("."), shape, values));
         }
     }
     let mut collect = Collect {
         path: Vec::new(),
-        out: Vec::new(),
-    };
-    module.visit(&mut collect);
-    collect.out
-}
-
-/// The path of every float tensor of `module`, in module order, without reading (or lazily
-/// initialising) any value.
-pub fn float_paths<M: Module>(module: &M) -> Vec<String> {
-    struct Collect {
-        path: Vec<String>,
-        out: Vec<String>,
-    }
-    impl ModuleVisitor for Collect {
-        fn enter_module(&mut self, name: &str, _: &str) {
-            self.path.push(name.to_owned());
-        }
-        fn exit_module(&mut self, _: &str, _: &str) {
-            self.path.pop();
-        }
-        fn visit_float<const D: usize>(&mut self, _: &Param<Tensor<D>>) {
-            self.out.push(self.path.join("."));
-        }
-    }
-    let mut collect = Collect {
-        path: Vec::new(),
+        read_values,
         out: Vec::new(),
     };
     module.visit(&mut collect);

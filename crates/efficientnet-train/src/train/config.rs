@@ -244,12 +244,9 @@ pub(crate) struct Checked {
 }
 
 impl TrainConfig {
-    /// Checks every option on `num_devices` devices before anything is read, written or
-    /// built, and parses the model name and the RandAugment policy.
+    /// Checks every option on `num_devices` (at least one) devices before anything is read,
+    /// written or built, and parses the model name and the RandAugment policy.
     pub(crate) fn check(&self, num_devices: usize) -> Result<Checked> {
-        if num_devices == 0 {
-            return Err(TrainError::Config("no device to train on".into()));
-        }
         let (device_batch, ddp) = self.check_devices(num_devices)?;
         let name: ModelName = self.model.parse()?;
         self.check_ranges()?;

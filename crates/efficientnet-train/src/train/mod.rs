@@ -94,10 +94,10 @@ pub fn train_on(
     resume: bool,
 ) -> Result<Summary> {
     let started = Instant::now();
-    let checked = config.check(devices.len())?;
     let Some(device) = devices.first() else {
         return Err(TrainError::Config("no device to train on".into()));
     };
+    let checked = config.check(devices.len())?;
     let splits = setup::splits(config)?;
     let checkpoint = resume::starting_checkpoint(config, out, resume)?;
     write_run_files(config, out, &splits.classes)?;
