@@ -19,6 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 HOSTILE = ROOT / "tests" / "fixtures" / "hostile"
+IMAGES = ROOT / "tests" / "fixtures" / "images"
 SEEDS = ROOT / "fuzz" / "seeds" / "weights"
 
 # What the evil pickles try to run; the tests check that this file never appears.
@@ -123,6 +124,35 @@ def png(path, width, height, colour_type, rows):
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + body)
 
 
+def gradient_png(width, height):
+    """An RGB PNG of a smooth gradient: red across, green down, blue constant."""
+    def chunk(kind, body):
+        crc = zlib.crc32(kind + body) & 0xFFFFFFFF
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+
+    rows = b"".join(
+        b"\x00"
+        + bytes(v for x in range(width) for v in (x * 255 // (width - 1), y * 255 // (height - 1), 96))
+        for y in range(height)
+    )
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    body = chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(rows, 9)) + chunk(b"IEND", b"")
+    return b"\x89PNG\r\n\x1a\n" + body
+
+
+def damaged_images():
+    """Images cut short or with a flipped bit: decoders may return a partial picture for these."""
+    whole = gradient_png(64, 48)
+    (HOSTILE / "truncated.png").write_bytes(whole[:-12])  # no IEND chunk
+    damaged = bytearray(whole)
+    idat = whole.index(b"IDAT")
+    length = struct.unpack(">I", whole[idat - 4 : idat])[0]
+    damaged[idat + 4 + length // 2] ^= 0x01  # one bit of the IDAT data flipped, CRC kept
+    (HOSTILE / "bad_crc.png").write_bytes(bytes(damaged))
+    photo = (IMAGES / "chelsea.jpg").read_bytes()
+    (HOSTILE / "truncated.jpg").write_bytes(photo[: len(photo) // 2])  # cut inside the scan
+
+
 def main():
     HOSTILE.mkdir(parents=True, exist_ok=True)
     SEEDS.mkdir(parents=True, exist_ok=True)
@@ -146,6 +176,7 @@ def main():
     # Images whose header claims more than the limits allow (the pixel data is a few rows).
     png(HOSTILE / "huge_side.png", 100_000, 100_000, 2, 2)  # side over 16384
     png(HOSTILE / "bomb.png", 16_000, 16_000, 6, 4)  # 1 GiB of RGBA over the 512 MiB cap
+    damaged_images()
 
     # Small, valid weight files as fuzzing seeds (zip and legacy PyTorch, safetensors, f16).
     weight = struct.pack("<54f", *[i / 54 for i in range(54)])

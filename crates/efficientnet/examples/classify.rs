@@ -10,7 +10,7 @@ use burn::tensor::activation::softmax;
 use efficientnet::ModelName;
 use efficientnet::imagenet::{self, top_k};
 use efficientnet::preprocess::load_image;
-use efficientnet::weights::load_pretrained;
+use efficientnet::weights::Pretrained;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -19,13 +19,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let name: ModelName = model.parse()?;
     let device = Device::flex();
-    // The weight set's padding, BN eps and eval transform come from the preset for this model
-    // and the file's (detected) key layout.
-    let (model, preset) = load_pretrained(name, weights.as_ref(), &device)?;
+    // The weight set's padding, BN eps and eval transform come from the table of weight sets,
+    // by the model name and the file's (detected) key layout.
+    let pretrained = Pretrained::open(&weights, name)?;
+    let (model, _report) = pretrained.init(&device)?;
+    let transform = pretrained.transform();
 
     for path in args {
         let image = load_image(path.as_ref())?;
-        let batch = preset.transform.batch(&[image], &device); // [1, 3, crop, crop]
+        let batch = transform.batch(&[image], &device); // [1, 3, crop, crop]
         let probs: Vec<f32> = softmax(model.forward(batch), 1)
             .into_data()
             .convert::<f32>()

@@ -17,6 +17,16 @@ pub enum Error {
         /// Every accepted timm name, comma separated.
         known: String,
     },
+    /// A weight-set name that the table does not list for this model and layout.
+    #[error("unknown weight set `{name}` for `{model}` in this layout; known: {known}")]
+    UnknownWeightSet {
+        /// The name as given.
+        name: String,
+        /// The model name.
+        model: String,
+        /// The sets of the model in the file's layout, comma separated.
+        known: String,
+    },
     /// A config knob out of its range.
     #[error("invalid EfficientNet config: {0}")]
     InvalidConfig(String),

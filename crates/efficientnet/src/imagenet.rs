@@ -1,10 +1,14 @@
-//! The 1000 ImageNet-1k class names, in class-index order (torchvision's
-//! `_IMAGENET_CATEGORIES`; index = line of `LOC_synset_mapping.txt` = sorted WordNet id).
+//! The 1000 ImageNet-1k classes in class-index order: their names (torchvision's
+//! `_IMAGENET_CATEGORIES`) and WordNet ids (index = line of `LOC_synset_mapping.txt` = the
+//! sorted WordNet ids, as in timm's `imagenet_synsets.txt`).
 
 use std::sync::LazyLock;
 
 static NAMES: LazyLock<Vec<&'static str>> =
     LazyLock::new(|| include_str!("imagenet_classes.txt").lines().collect());
+
+static WNIDS: LazyLock<Vec<&'static str>> =
+    LazyLock::new(|| include_str!("imagenet_synsets.txt").lines().collect());
 
 /// Number of ImageNet-1k classes.
 pub const NUM_CLASSES: usize = 1000;
@@ -17,6 +21,16 @@ pub fn class_names() -> &'static [&'static str] {
 /// The name of class `index`, if it exists.
 pub fn class_name(index: usize) -> Option<&'static str> {
     NAMES.get(index).copied()
+}
+
+/// The WordNet id of class `index` (`n01440764` for 0, tench), if it exists.
+pub fn wnid(index: usize) -> Option<&'static str> {
+    WNIDS.get(index).copied()
+}
+
+/// The class index of WordNet id `wnid` (ImageNet's class folders are named by it).
+pub fn class_of_wnid(wnid: &str) -> Option<usize> {
+    WNIDS.binary_search(&wnid).ok()
 }
 
 /// Indices of the `k` highest `scores` (e.g. one image's class probabilities), best first;
@@ -61,5 +75,15 @@ mod tests {
         assert_eq!(class_name(967), Some("espresso"));
         assert_eq!(class_name(999), Some("toilet tissue"));
         assert_eq!(class_name(1000), None);
+    }
+
+    #[test]
+    fn wordnet_ids_sorted_and_indexed() {
+        assert_eq!(WNIDS.len(), NUM_CLASSES);
+        assert!(WNIDS.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(wnid(0), Some("n01440764"));
+        assert_eq!(class_of_wnid("n02123045"), Some(281)); // tabby
+        assert_eq!(class_of_wnid("n07920052"), Some(967)); // espresso
+        assert_eq!(class_of_wnid("n99999999"), None);
     }
 }

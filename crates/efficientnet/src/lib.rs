@@ -30,7 +30,7 @@
 //!     .init(&device);
 //!
 //! // Resize the shorter side, center crop, normalise. Pretrained weights come with the
-//! // transform they expect (`weights::load_pretrained` returns it).
+//! // transform they expect (`weights::Pretrained::open` finds it).
 //! let image = image::DynamicImage::new_rgb8(64, 48);
 //! let batch = EvalTransform::imagenet(36, 32).batch(&[image], &device);
 //! assert_eq!(batch.dims(), [1, 3, 32, 32]);
@@ -67,6 +67,7 @@ mod error;
 mod family;
 pub mod fs;
 pub mod imagenet;
+mod integrity;
 #[doc(hidden)] // this crate's own kernels: for its tests and benchmarks, not an API
 pub mod kernels;
 mod model;

@@ -18,13 +18,16 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use std::fs::File;
+use std::io::{Cursor, Read};
 use std::path::Path;
 
 use burn::tensor::{Device, Tensor, TensorData};
 use image::imageops::FilterType;
-use image::{DynamicImage, ImageDecoder, ImageReader, Limits};
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 
 use crate::error::{Error, Result};
+use crate::integrity;
 
 /// Resampling filter of the resize.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -201,18 +204,29 @@ pub const MAX_IMAGE_SIDE: u32 = 16_384;
 /// to 134 megapixels); decompression bombs claiming more are refused before allocating.
 pub const MAX_DECODED_BYTES: u64 = 512 << 20;
 
+/// Largest image file accepted, in bytes (512 MiB): the file is read into memory whole, and
+/// larger ones are refused before reading.
+pub const MAX_FILE_BYTES: u64 = 512 << 20;
+
 /// Decodes a JPEG, PNG or WebP file of any colour type (grayscale, RGBA, CMYK JPEG, 16-bit),
-/// applying its EXIF orientation. Decompression bombs are refused by size limits.
+/// applying its EXIF orientation. Decompression bombs are refused by size limits
+/// ([`MAX_FILE_BYTES`], [`MAX_IMAGE_SIDE`], [`MAX_DECODED_BYTES`]). Truncated or damaged JPEG
+/// and PNG files (a JPEG without its end-of-image marker, a PNG without its `IEND` chunk or with
+/// a bad chunk CRC) are refused as Pillow refuses them ("image file is truncated"), where the
+/// decoders alone would fill in the missing part.
 pub fn load_image(path: &Path) -> Result<DynamicImage> {
     let fail = |reason: String| Error::Image {
         path: path.to_path_buf(),
         reason,
     };
-    let mut reader = ImageReader::open(path)
-        .map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })?
+    let bytes = read_bounded(path)?;
+    integrity::check_complete(&bytes).map_err(fail)?;
+    let mut reader = ImageReader::new(Cursor::new(bytes));
+    // The extension first, as `ImageReader::open` does; the content's signature wins.
+    if let Ok(format) = ImageFormat::from_path(path) {
+        reader.set_format(format);
+    }
+    let mut reader = reader
         .with_guessed_format()
         .map_err(|e| fail(e.to_string()))?;
     let mut limits = Limits::default();
@@ -226,23 +240,60 @@ pub fn load_image(path: &Path) -> Result<DynamicImage> {
         ));
     }
     let mut decoder = reader.into_decoder().map_err(|e| fail(e.to_string()))?;
-    // The header's claim, checked before the pixel buffer is allocated and filled.
-    // At least 4 bytes a pixel: some decoders (WebP) allocate RGBA whatever they report.
+    check_claimed_size(&decoder).map_err(fail)?;
+    let orientation = decoder.orientation().map_err(|e| fail(e.to_string()))?;
+    let mut image = DynamicImage::from_decoder(decoder).map_err(|e| fail(e.to_string()))?;
+    image.apply_orientation(orientation);
+    Ok(image)
+}
+
+/// The whole file at `path`, refused (before reading) when over [`MAX_FILE_BYTES`]. The read
+/// itself stops past the bound too, for files whose size the metadata does not tell (pipes,
+/// devices).
+fn read_bounded(path: &Path) -> Result<Vec<u8>> {
+    let io = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let too_large = |bytes: u64| Error::Image {
+        path: path.to_path_buf(),
+        reason: format!(
+            "the file is {} MiB, over the limit of {} MiB",
+            bytes >> 20,
+            MAX_FILE_BYTES >> 20
+        ),
+    };
+    let file = File::open(path).map_err(io)?;
+    let len = file.metadata().map_err(io)?.len();
+    if len > MAX_FILE_BYTES {
+        return Err(too_large(len));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or_default());
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_large(bytes.len() as u64));
+    }
+    Ok(bytes)
+}
+
+/// Refuses a decoder whose header claims more than [`MAX_DECODED_BYTES`], before the pixel
+/// buffer is allocated and filled. At least 4 bytes a pixel are counted: some decoders (WebP)
+/// allocate RGBA whatever they report.
+fn check_claimed_size(decoder: &impl ImageDecoder) -> std::result::Result<(), String> {
     let (width, height) = decoder.dimensions();
     let needed = decoder
         .total_bytes()
         .max(u64::from(width) * u64::from(height) * 4);
     if needed > MAX_DECODED_BYTES {
-        return Err(fail(format!(
+        return Err(format!(
             "{width}x{height} pixels need {} MiB decoded, over the limit of {} MiB",
             needed >> 20,
             MAX_DECODED_BYTES >> 20
-        )));
+        ));
     }
-    let orientation = decoder.orientation().map_err(|e| fail(e.to_string()))?;
-    let mut image = DynamicImage::from_decoder(decoder).map_err(|e| fail(e.to_string()))?;
-    image.apply_orientation(orientation);
-    Ok(image)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -281,6 +332,60 @@ mod tests {
         let out = EvalTransform::imagenet(10, 10).apply(&gray);
         let white_r = (1.0 - IMAGENET_MEAN[0]) / IMAGENET_STD[0];
         assert!((out[0] - white_r).abs() < 1e-4);
+    }
+
+    /// A scratch file of this test process.
+    fn scratch(name: &str) -> std::path::PathBuf {
+        std::env::temp_dir().join(format!("efficientnet-{}-{name}", std::process::id()))
+    }
+
+    /// The hostile fixtures cut short or damaged (`tests/fixtures/hostile`), which the decoders
+    /// alone would complete with filler: refused, and the message names the file.
+    #[test]
+    fn truncated_and_damaged_files_are_refused_naming_the_file() {
+        let hostile = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/hostile");
+        for (name, reason) in [
+            ("truncated.jpg", "truncated JPEG: no end-of-image marker"),
+            ("truncated.png", "truncated PNG: no IEND chunk"),
+            ("bad_crc.png", "damaged PNG: CRC mismatch in chunk IDAT"),
+        ] {
+            let err = load_image(&hostile.join(name)).expect_err(name);
+            assert!(matches!(err, Error::Image { .. }), "{name}: {err}");
+            let message = err.to_string();
+            assert!(message.contains(name), "{message}");
+            assert!(message.contains(reason), "{message}");
+        }
+    }
+
+    #[test]
+    fn data_after_the_end_of_a_jpeg_still_decodes() {
+        let mut bytes = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new(&mut bytes)
+            .encode_image(&RgbImage::from_pixel(16, 8, Rgb([10, 200, 30])))
+            .expect("encode");
+        bytes.extend_from_slice(b"appended by a phone");
+        let path = scratch("trailing.jpg");
+        std::fs::write(&path, &bytes).expect("write");
+        let image = load_image(&path);
+        std::fs::remove_file(&path).expect("remove");
+        let image = image.expect("decodes");
+        assert_eq!((image.width(), image.height()), (16, 8));
+    }
+
+    #[test]
+    fn files_over_the_size_limit_are_refused_before_reading() {
+        // A sparse file: its length is claimed, not written.
+        let path = scratch("huge.jpg");
+        File::create(&path)
+            .and_then(|file| file.set_len(MAX_FILE_BYTES + 1))
+            .expect("sparse file");
+        let err = load_image(&path).expect_err("over the limit");
+        std::fs::remove_file(&path).expect("remove");
+        assert!(matches!(err, Error::Image { .. }), "{err}");
+        assert!(
+            err.to_string().contains("over the limit of 512 MiB"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@ use burn::module::Module;
 
 use super::load::LoadReport;
 use super::read::FileFormat;
+use super::sets::WeightSet;
 use crate::config::EfficientNetConfig;
 use crate::error::{Error, Result};
 use crate::fs::write_file;
@@ -89,11 +90,42 @@ pub fn save_burnpack(model: &EfficientNet, path: &Path) -> Result<()> {
 pub struct BurnpackMeta {
     /// The config the weights belong to.
     pub config: EfficientNetConfig,
-    /// The evaluation preprocessing of the weights.
+    /// The evaluation preprocessing of the weights (for a trained or fine-tuned model, the
+    /// one it was validated with; its normalisation is the one it was trained on).
     pub transform: EvalTransform,
+    /// The weight set the weights were imported from or fine-tuned from, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight_set: Option<String>,
 }
 
 impl BurnpackMeta {
+    /// The metadata of weights in the model of `config` that run with `weight_set`'s
+    /// transform.
+    pub fn new(config: EfficientNetConfig, weight_set: &WeightSet) -> Self {
+        Self {
+            config,
+            transform: weight_set.transform.clone(),
+            weight_set: Some(weight_set.name.clone()),
+        }
+    }
+
+    /// The weight set this metadata describes for the burnpack at `path`: its config's
+    /// padding and BN eps, its transform, named after the set it came from.
+    pub fn weight_set(&self, path: &Path) -> WeightSet {
+        let origin = match &self.weight_set {
+            Some(name) => format!(" (from {name})"),
+            None => String::new(),
+        };
+        WeightSet {
+            name: format!("{}{origin}", Self::path_for(path).display()),
+            layout: None,
+            padding: self.config.padding,
+            bn_eps: self.config.bn_eps,
+            transform: self.transform.clone(),
+            top1: None,
+        }
+    }
+
     /// `<burnpack>.json`.
     pub fn path_for(burnpack: &Path) -> PathBuf {
         let mut name = burnpack.as_os_str().to_owned();

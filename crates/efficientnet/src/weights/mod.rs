@@ -17,21 +17,24 @@
 //! * `layout`: our parameter paths in each PyTorch implementation's names.
 //! * `load`: the strict copy of a state dict into a model; `from_file`: the same from a file.
 //! * `burnpack`: Burn's native format; `export`: safetensors in a PyTorch layout.
-//! * `presets`: the padding, BN eps and eval transform each weight set expects.
+//! * `sets`: the table of published weight sets (padding, BN eps, eval transform, top-1);
+//!   `pretrained`: the one way to open pretrained weights ([`Pretrained::open`]).
 
 mod burnpack;
 mod export;
 mod from_file;
 mod layout;
 mod load;
-mod presets;
+mod pretrained;
 mod read;
+mod sets;
 mod transpose;
 
 pub use burnpack::{BurnpackMeta, load_burnpack, save_burnpack};
 pub use export::{Precision, export_safetensors};
-pub use from_file::{load_pretrained, load_weights};
+pub use from_file::load_weights;
 pub use layout::Layout;
 pub use load::{LoadOptions, LoadReport, inspect, load_tensors};
-pub use presets::WeightSet;
+pub use pretrained::Pretrained;
 pub use read::{FileFormat, FileTensor, read_tensors};
+pub use sets::{Row, WEIGHT_SETS, WeightSet};

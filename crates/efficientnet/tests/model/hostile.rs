@@ -1,6 +1,6 @@
 //! Hostile files (`scripts/make_hostile_fixtures.py`): pickles that try to run code, shapes
 //! that overflow or claim more data than the file holds, and images whose headers claim more
-//! pixels than the limits allow. Each is a clear error, with nothing executed or allocated.
+//! pixels than the limits allow, or that are cut short or damaged. Each is a clear error, with nothing executed or allocated.
 
 use efficientnet::Error;
 use efficientnet::preprocess::load_image;
@@ -49,6 +49,17 @@ fn images_over_the_size_limits_are_refused_before_decoding() {
         let err = load_image(&hostile(name)).expect_err(name);
         assert!(matches!(err, Error::Image { .. }), "{name}: {err}");
         assert!(err.to_string().contains("limit"), "{name}: {err}");
+    }
+}
+
+/// Decoders hand back a partial picture (grey or black below the cut) for these; classifying
+/// one would score a different image than the file was meant to hold.
+#[test]
+fn truncated_and_damaged_images_are_refused_not_half_decoded() {
+    for name in ["truncated.jpg", "truncated.png", "bad_crc.png"] {
+        let err = load_image(&hostile(name)).expect_err(name);
+        assert!(matches!(err, Error::Image { .. }), "{name}: {err}");
+        assert!(err.to_string().contains(name), "{name}: {err}");
     }
 }
 
