@@ -11,7 +11,7 @@
 use burn::tensor::Device;
 use efficientnet::ModelName;
 use efficientnet::preprocess::load_image;
-use efficientnet::weights::load_pretrained;
+use efficientnet::weights::Pretrained;
 use efficientnet_train::draw_text;
 use image::imageops::{self, FilterType};
 use image::{GrayImage, Luma, Rgb, RgbImage};
@@ -42,12 +42,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let name: ModelName = model.parse()?;
     let device = Device::flex();
-    let (model, preset) = load_pretrained(name, weights.as_ref(), &device)?;
+    let pretrained = Pretrained::open(weights, name)?;
+    let (model, _report) = pretrained.init(&device)?;
+    let transform = pretrained.transform();
 
     let picture = load_image(image.as_ref())?;
-    let batch = preset
-        .transform
-        .batch(std::slice::from_ref(&picture), &device); // [1, 3, crop, crop]
+    let batch = transform.batch(std::slice::from_ref(&picture), &device); // [1, 3, crop, crop]
     let endpoints = model.forward_features(batch); // five [1, C_i, H / s_i, W / s_i]
 
     let mut strip = RgbImage::from_pixel(

@@ -55,7 +55,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_batch_size(16)
         // A pretrained network wants small steps: AdamW at 1e-3, a short warmup.
         .with_optimizer(OptimizerKind::AdamW)
-        .with_lr(1e-3)
+        .with_lr(Some(1e-3))
         .with_warmup_epochs(0.3)
         .with_weight_decay(0.05)
         .with_min_crop_scale(0.35);

@@ -12,7 +12,7 @@ use burn::tensor::activation::softmax;
 use efficientnet::ModelName;
 use efficientnet::imagenet::{self, top_k};
 use efficientnet::preprocess::load_image;
-use efficientnet::weights::load_pretrained;
+use efficientnet::weights::Pretrained;
 use efficientnet_train::draw_text;
 use image::imageops::{self, FilterType};
 use image::{Rgb, RgbImage};
@@ -36,7 +36,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let name: ModelName = model.parse()?;
     let device = Device::flex();
-    let (model, preset) = load_pretrained(name, weights.as_ref(), &device)?;
+    let pretrained = Pretrained::open(weights, name)?;
+    let (model, _report) = pretrained.init(&device)?;
+    let transform = pretrained.transform();
 
     let columns = COLUMNS.min(images.len() as u32);
     let rows = (images.len() as u32).div_ceil(columns);
@@ -48,9 +50,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     for (i, path) in images.iter().enumerate() {
         let image = load_image(path.as_ref())?;
-        let batch = preset
-            .transform
-            .batch(std::slice::from_ref(&image), &device); // [1, 3, crop, crop]
+        let batch = transform.batch(std::slice::from_ref(&image), &device); // [1, 3, crop, crop]
         let probs: Vec<f32> = softmax(model.forward(batch), 1)
             .into_data()
             .convert::<f32>()

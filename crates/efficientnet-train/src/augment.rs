@@ -23,10 +23,15 @@ pub struct TrainTransform {
     pub rand_augment: Option<RandAugment>,
     /// Probability of random erasing (timm `--reprob`, pixel mode), applied last.
     pub erase_prob: f64,
+    /// Per-channel mean subtracted from the `[0, 1]` values (the eval transform's).
+    pub mean: [f32; 3],
+    /// Per-channel standard deviation divided by.
+    pub std: [f32; 3],
 }
 
 impl TrainTransform {
-    /// ImageNet defaults at `size` pixels with the given minimum crop scale.
+    /// ImageNet defaults (statistics included) at `size` pixels with the given minimum crop
+    /// scale.
     pub fn new(size: u32, min_scale: f64) -> Self {
         Self {
             size,
@@ -35,6 +40,8 @@ impl TrainTransform {
             flip: 0.5,
             rand_augment: None,
             erase_prob: 0.0,
+            mean: IMAGENET_MEAN,
+            std: IMAGENET_STD,
         }
     }
 
@@ -65,7 +72,7 @@ impl TrainTransform {
         ((width - w) / 2, (height - h) / 2, w.max(1), h.max(1))
     }
 
-    /// Augments one image to `[3, size, size]` CHW values, ImageNet-normalised.
+    /// Augments one image to `[3, size, size]` CHW values, normalised with `mean` and `std`.
     pub fn apply(&self, image: &DynamicImage, rng: &mut impl Rng) -> Vec<f32> {
         // Crop in the decoded pixel type, then convert only the crop to float.
         let (x, y, w, h) = self.crop_box(image.width(), image.height(), rng);
@@ -81,7 +88,7 @@ impl TrainTransform {
             policy.apply(&mut rgb8, rng);
             out = DynamicImage::ImageRgb8(rgb8).to_rgb32f();
         }
-        let mut values = chw_normalised(&out);
+        let mut values = chw_normalised(&out, self.mean, self.std);
         if self.erase_prob > 0.0 && rng.random_bool(self.erase_prob) {
             random_erase(&mut values, self.size as usize, rng);
         }
@@ -120,13 +127,13 @@ pub fn random_erase(values: &mut [f32], side: usize, rng: &mut impl Rng) {
     }
 }
 
-fn chw_normalised(image: &Rgb32FImage) -> Vec<f32> {
+/// `image` as CHW values, `(x - mean) / std` per channel.
+fn chw_normalised(image: &Rgb32FImage, mean: [f32; 3], std: [f32; 3]) -> Vec<f32> {
     let (w, h) = (image.width() as usize, image.height() as usize);
     let mut values = vec![0.0; 3 * w * h];
     for (x, y, p) in image.enumerate_pixels() {
         for c in 0..3 {
-            values[c * w * h + y as usize * w + x as usize] =
-                (p.0[c] - IMAGENET_MEAN[c]) / IMAGENET_STD[c];
+            values[c * w * h + y as usize * w + x as usize] = (p.0[c] - mean[c]) / std[c];
         }
     }
     values

@@ -161,17 +161,7 @@ pub fn folder(root: &Path) -> Result<Splits> {
             root.display()
         )));
     }
-    let classes: Vec<String> = read_dir_sorted(&train_dir)?
-        .into_iter()
-        .filter(|p| p.is_dir())
-        .filter_map(|p| p.file_name().and_then(|n| n.to_str()).map(str::to_owned))
-        .collect();
-    if classes.is_empty() {
-        return Err(TrainError::Data(format!(
-            "{} has no class folders",
-            train_dir.display()
-        )));
-    }
+    let classes = class_names(&train_dir)?;
     Ok(Splits {
         train: SampleDataset::new(class_folders(&train_dir, &classes)?),
         valid: SampleDataset::new(class_folders(&val_dir, &classes)?),
@@ -183,6 +173,83 @@ pub fn folder(root: &Path) -> Result<Splits> {
 /// train images in `ILSVRC/Data/CLS-LOC/train/<wnid>/`, flat validation images in
 /// `ILSVRC/Data/CLS-LOC/val/` labelled by the first WordNet id of `LOC_val_solution.csv`.
 pub fn kaggle(root: &Path) -> Result<Splits> {
+    let (wnids, classes) = kaggle_classes(root)?;
+    let train = class_folders(&root.join("ILSVRC/Data/CLS-LOC/train"), &wnids)?;
+    let valid = kaggle_val(root, &wnids)?;
+    Ok(Splits {
+        train: SampleDataset::new(train),
+        valid: SampleDataset::new(valid),
+        classes,
+    })
+}
+
+/// A labelled evaluation split: its samples and class names (index-ordered).
+#[derive(Clone, Debug)]
+pub struct EvalSplit {
+    /// The images and their labels.
+    pub samples: Vec<Sample>,
+    /// Class names, index-ordered: folder names, or the Kaggle layout's first lemma.
+    pub classes: Vec<String>,
+    /// The folder names when they are ImageNet WordNet ids (`n01440764`, ...): the class
+    /// folders of ImageNet's own layout, which carry the ImageNet class index.
+    pub wnids: Option<Vec<String>>,
+}
+
+/// The validation split of `root` for `efficientnet eval`: the Kaggle layout's validation
+/// images when `root` holds `LOC_synset_mapping.txt` (labels = line of the mapping, ImageNet's
+/// own order; the train folders need not exist), else the class folders of `root/val`, or of
+/// `root` itself.
+pub fn eval_split(root: &Path) -> Result<EvalSplit> {
+    if !root.is_dir() {
+        return Err(TrainError::Data(format!(
+            "dataset folder {} does not exist",
+            root.display()
+        )));
+    }
+    if root.join("LOC_synset_mapping.txt").is_file() {
+        let (wnids, classes) = kaggle_classes(root)?;
+        let samples = kaggle_val(root, &wnids)?;
+        return Ok(EvalSplit {
+            samples,
+            classes,
+            wnids: Some(wnids),
+        });
+    }
+    let dir = match root.join("val") {
+        val if val.is_dir() => val,
+        _ => root.to_path_buf(),
+    };
+    let classes = class_names(&dir)?;
+    let samples = class_folders(&dir, &classes)?;
+    let is_wnid = |c: &String| {
+        c.len() == 9 && c.starts_with('n') && c[1..].bytes().all(|b| b.is_ascii_digit())
+    };
+    let wnids = classes.iter().all(is_wnid).then(|| classes.clone());
+    Ok(EvalSplit {
+        samples,
+        classes,
+        wnids,
+    })
+}
+
+/// The sorted names of the class folders in `dir` (at least one).
+fn class_names(dir: &Path) -> Result<Vec<String>> {
+    let classes: Vec<String> = read_dir_sorted(dir)?
+        .into_iter()
+        .filter(|p| p.is_dir())
+        .filter_map(|p| p.file_name().and_then(|n| n.to_str()).map(str::to_owned))
+        .collect();
+    if classes.is_empty() {
+        return Err(TrainError::Data(format!(
+            "{} has no class folders",
+            dir.display()
+        )));
+    }
+    Ok(classes)
+}
+
+/// The WordNet ids (line order) and first class names of `root/LOC_synset_mapping.txt`.
+fn kaggle_classes(root: &Path) -> Result<(Vec<String>, Vec<String>)> {
     let mapping = root.join("LOC_synset_mapping.txt");
     let text = std::fs::read_to_string(&mapping).map_err(|e| TrainError::io(&mapping, e))?;
     let mut wnids = Vec::new();
@@ -208,14 +275,18 @@ pub fn kaggle(root: &Path) -> Result<Splits> {
             mapping.display()
         )));
     }
+    Ok((wnids, classes))
+}
+
+/// The Kaggle layout's validation images (`ILSVRC/Data/CLS-LOC/val/<ImageId>.JPEG`) labelled
+/// by the first WordNet id of their `LOC_val_solution.csv` row, as a position in `wnids`.
+fn kaggle_val(root: &Path, wnids: &[String]) -> Result<Vec<Sample>> {
     let index: HashMap<&str, usize> = wnids
         .iter()
         .enumerate()
         .map(|(i, w)| (w.as_str(), i))
         .collect();
-    let data = root.join("ILSVRC/Data/CLS-LOC");
-    let train = class_folders(&data.join("train"), &wnids)?;
-
+    let val_dir = root.join("ILSVRC/Data/CLS-LOC/val");
     let solution = root.join("LOC_val_solution.csv");
     let text = std::fs::read_to_string(&solution).map_err(|e| TrainError::io(&solution, e))?;
     let mut valid = Vec::new();
@@ -240,7 +311,7 @@ pub fn kaggle(root: &Path) -> Result<Splits> {
             ))
         })?;
         valid.push(Sample {
-            source: ImageSource::File(data.join("val").join(format!("{}.JPEG", image_id.trim()))),
+            source: ImageSource::File(val_dir.join(format!("{}.JPEG", image_id.trim()))),
             label,
         });
     }
@@ -250,9 +321,5 @@ pub fn kaggle(root: &Path) -> Result<Splits> {
             solution.display()
         )));
     }
-    Ok(Splits {
-        train: SampleDataset::new(train),
-        valid: SampleDataset::new(valid),
-        classes,
-    })
+    Ok(valid)
 }

@@ -64,6 +64,7 @@ mod schedule;
 mod step_output;
 pub mod synthetic;
 mod train;
+mod validate;
 
 pub use checkpoint::AtomicCheckpointer;
 pub use classifier::Classifier;
@@ -82,9 +83,11 @@ pub use train::config::{DataParallel, OptimizerKind, ScheduleKind, TrainConfig};
 pub use train::report::Summary;
 pub use train::resume::last_checkpoint;
 pub use train::{train, train_on};
+pub use validate::{ClassScore, ValidateOptions, Validation, validate};
 
 /// Datasets, augmentation and batching, for a training loop of your own: the samples of a
-/// dataset ([`folder`](data::folder), [`kaggle`](data::kaggle), [`synthetic`](data::synthetic)),
+/// dataset ([`folder`](data::folder), [`kaggle`](data::kaggle), [`synthetic`](data::synthetic),
+/// and [`eval_split`](data::eval_split) for [`validate`]),
 /// the [`ImageBatcher`](data::ImageBatcher) that decodes, augments and stacks them, and the
 /// [`BatchPosition`](data::BatchPosition) every random draw of a batch derives from.
 pub mod data {
@@ -92,7 +95,8 @@ pub mod data {
     pub use crate::bad_files::BadFiles;
     pub use crate::batcher::{ImageBatch, ImageBatcher, Mix, Mode};
     pub use crate::dataset::{
-        ImageSource, Sample, SampleDataset, Splits, folder, kaggle, synthetic,
+        EvalSplit, ImageSource, Sample, SampleDataset, Splits, eval_split, folder, kaggle,
+        synthetic,
     };
     pub use crate::loader::EpochLoader;
     pub use crate::mix::MixConfig;

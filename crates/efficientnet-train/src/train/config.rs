@@ -102,10 +102,15 @@ pub struct TrainConfig {
     #[config(default = 224)]
     #[cfg_attr(feature = "clap", arg(long, default_value_t = defaults().image_size))]
     pub image_size: usize,
-    /// Peak learning rate.
+    /// Peak learning rate [default: `lr_base * batch_size / 256`, timm's rule].
+    #[config(default = "None")]
+    #[cfg_attr(feature = "clap", arg(long))]
+    pub lr: Option<f64>,
+    /// Peak learning rate for a global batch of 256 images, scaled linearly with the batch size
+    /// when `lr` is not given (the paper's 0.016 for RMSProp at 256).
     #[config(default = 0.016)]
-    #[cfg_attr(feature = "clap", arg(long, default_value_t = defaults().lr))]
-    pub lr: f64,
+    #[cfg_attr(feature = "clap", arg(long, default_value_t = defaults().lr_base))]
+    pub lr_base: f64,
     /// Warmup length in epochs (fractions allowed).
     #[config(default = 1.0)]
     #[cfg_attr(feature = "clap", arg(long, default_value_t = defaults().warmup_epochs))]
@@ -213,6 +218,9 @@ pub struct TrainConfig {
     pub data_parallel: DataParallel,
 }
 
+/// The batch size `lr_base` is given for.
+const LR_BASE_BATCH: f64 = 256.0;
+
 /// The defaults the command line shows: those of [`TrainConfig::new`].
 #[cfg(feature = "clap")]
 fn defaults() -> TrainConfig {
@@ -290,10 +298,10 @@ impl TrainConfig {
                 "batch size and epochs must be at least 1 and the image size at least 32".into(),
             ));
         }
-        if !(self.lr > 0.0 && self.lr <= 1.0) {
+        let lr = self.peak_lr();
+        if !(lr > 0.0 && lr <= 1.0) {
             return Err(TrainError::Config(format!(
-                "learning rate {} is not in (0, 1]",
-                self.lr
+                "learning rate {lr} is not in (0, 1]"
             )));
         }
         if self.freeze_epochs > 0 && self.pretrained.is_none() {
@@ -303,6 +311,27 @@ impl TrainConfig {
             ));
         }
         Ok(())
+    }
+
+    /// The peak learning rate: `lr`, else `lr_base * batch_size / 256` (timm's
+    /// `lr = lr_base * global_batch / 256`).
+    pub fn peak_lr(&self) -> f64 {
+        self.lr
+            .unwrap_or(self.lr_base * self.batch_size as f64 / LR_BASE_BATCH)
+    }
+
+    /// How the peak learning rate came about, for the start of a run.
+    pub fn describe_lr(&self) -> String {
+        match self.lr {
+            Some(lr) => format!("learning rate {lr} (--lr)"),
+            None => format!(
+                "learning rate {:.6} = {} x {} / {LR_BASE_BATCH} (--lr-base x batch / 256; \
+                 --lr sets it directly)",
+                self.peak_lr(),
+                self.lr_base,
+                self.batch_size
+            ),
+        }
     }
 
     /// Random erasing, Mixup and CutMix.

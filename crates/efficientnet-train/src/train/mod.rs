@@ -21,6 +21,7 @@ use burn::train::{
     ExecutionStrategy, Interrupter, Learner, MultiDeviceOptim, SupervisedTraining, TrainingStrategy,
 };
 use efficientnet::EfficientNet;
+use efficientnet::weights::BurnpackMeta;
 
 use crate::bad_files::BadFiles;
 use crate::checkpoint::{self, AtomicCheckpointer};
@@ -56,7 +57,7 @@ use setup::Loader;
 ///     .with_epochs(2)
 ///     .with_image_size(96)
 ///     .with_optimizer(OptimizerKind::AdamW)
-///     .with_lr(1e-3);
+///     .with_lr(Some(1e-3));
 /// let summary = train(&config, Path::new("runs/finetune"), &Device::default(), false)?;
 /// println!("top-1 {:.1}% after {} epochs", summary.final_top1, summary.epochs);
 /// # Ok::<(), efficientnet_train::TrainError>(())
@@ -103,18 +104,26 @@ pub fn train_on(
     write_run_files(config, out, &splits.classes)?;
 
     let num_classes = splits.classes.len();
-    let (model_config, net) = setup::network(config, checked.name, num_classes, device)?;
+    println!("{}", config.describe_lr());
+    let network = setup::network(config, checked.name, num_classes, device)?;
+    let transform = setup::eval_transform(config, network.weight_set.as_ref());
     let train_len = splits.train.samples().len();
     let steps_per_epoch = setup::steps_per_epoch(train_len, devices.len(), checked.device_batch);
     let interrupter = Interrupter::new();
     let guard = LossGuard::new(interrupter.clone(), steps_per_epoch);
-    let model = classifier(config, &checked, net, devices.len(), device);
+    let model = classifier(config, &checked, network.net, devices.len(), device);
     let scaler = model.scaler.clone();
 
     let bad_files = Arc::new(BadFiles::default());
     let first_epoch = checkpoint.map_or(1, |epoch| epoch + 1);
-    let (train_loader, valid_loader) =
-        setup::loaders(config, &checked, &splits, device, first_epoch, &bad_files);
+    let (train_loader, valid_loader) = setup::loaders(
+        config,
+        &checked,
+        &splits,
+        (&transform, device),
+        first_epoch,
+        &bad_files,
+    );
     let schedule = setup::schedule(config, steps_per_epoch);
     // Top-5, or top-k with k = the number of classes for smaller label sets.
     let top_k = 5.min(num_classes);
@@ -132,14 +141,12 @@ pub fn train_on(
     let trained = launch(training, learner, checkpoint, &guard, out)?;
 
     let model_file = out.join("model.bpk");
-    let transform = setup::eval_transform(config);
-    let ema_top1 = report::export_model(
-        &trained,
-        &valid_loader,
-        &model_config,
+    let meta = BurnpackMeta {
+        config: network.config,
         transform,
-        &model_file,
-    )?;
+        weight_set: network.weight_set.map(|set| set.name),
+    };
+    let ema_top1 = report::export_model(&trained, &valid_loader, &meta, &model_file)?;
     let rows = report::write_metrics(out, top_k)?;
     let wall_seconds = started.elapsed().as_secs_f64();
     let epochs_run = config.epochs + 1 - first_epoch;

@@ -6,9 +6,8 @@ use std::sync::Arc;
 
 use burn::data::dataloader::DataLoader;
 use burn::train::LearnerSummary;
-use efficientnet::preprocess::EvalTransform;
+use efficientnet::EfficientNet;
 use efficientnet::weights;
-use efficientnet::{EfficientNet, EfficientNetConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::batcher::ImageBatch;
@@ -81,14 +80,13 @@ pub(crate) fn write_json<T: Serialize>(path: &Path, value: &T, newline: bool) ->
     write_file(path, &json)
 }
 
-/// Saves the trained network as `out/model.bpk` with its config and evaluation transform;
-/// with an EMA, the better of the raw and averaged network on `valid` (returning the EMA's
-/// top-1).
+/// Saves the trained network as `model_file` with `meta` (its config, evaluation transform
+/// and the weight set it was fine-tuned from) beside it; with an EMA, the better of the raw
+/// and averaged network on `valid` (returning the EMA's top-1).
 pub(crate) fn export_model(
     model: &Classifier,
     valid: &Arc<dyn DataLoader<ImageBatch>>,
-    config: &EfficientNetConfig,
-    transform: EvalTransform,
+    meta: &weights::BurnpackMeta,
     model_file: &Path,
 ) -> Result<Option<f64>> {
     let (exported, ema_top1) = match &model.ema {
@@ -102,11 +100,7 @@ pub(crate) fn export_model(
         None => (&model.net, None),
     };
     weights::save_burnpack(exported, model_file)?;
-    weights::BurnpackMeta {
-        config: config.clone(),
-        transform,
-    }
-    .save(model_file)?;
+    meta.save(model_file)?;
     Ok(ema_top1)
 }
 

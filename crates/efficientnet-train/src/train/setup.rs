@@ -1,8 +1,7 @@
 //! Building a run from its [`TrainConfig`]: the dataset, the network (from scratch or from
 //! pretrained weights), the loaders, the optimizer and the learning-rate schedule.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use burn::data::dataloader::DataLoader;
@@ -13,26 +12,44 @@ use burn::optim::{
 use burn::tensor::Device;
 use efficientnet::preprocess::EvalTransform;
 use efficientnet::tensors::{ParamRole, float_paths, map_float_tensors};
-use efficientnet::weights::{self, FileTensor, LoadOptions, WeightSet};
+use efficientnet::weights::{LoadReport, Pretrained, WeightSet};
 use efficientnet::{EfficientNet, EfficientNetConfig, ModelName};
 
 use crate::augment::TrainTransform;
 use crate::bad_files::BadFiles;
 use crate::batcher::{ImageBatch, ImageBatcher, Mode};
 use crate::dataset::{self, Splits};
-use crate::error::{Result, TrainError};
+use crate::error::Result;
 use crate::loader::EpochLoader;
 use crate::mix::MixConfig;
 use crate::rmsprop_tf::RmsPropTfConfig;
 use crate::schedule::{Decay, WarmupSchedule};
 use crate::train::config::{Checked, OptimizerKind, ScheduleKind, TrainConfig};
 
-/// The evaluation crop fraction of a run's validation and exported model (timm's 0.875).
+/// The evaluation crop fraction of a run from scratch (timm's 0.875).
 const EVAL_CROP_PCT: f64 = 0.875;
 
-/// The evaluation transform of a run trained at `config.image_size`.
-pub(crate) fn eval_transform(config: &TrainConfig) -> EvalTransform {
-    EvalTransform::crop_pct(config.image_size as u32, EVAL_CROP_PCT)
+/// The evaluation transform of a run trained at `config.image_size`: the pretrained weight
+/// set's (its resize filter, crop fraction and normalisation, the crop scaled to the run's
+/// image size) when fine-tuning, else a 0.875 bicubic crop with ImageNet statistics.
+pub(crate) fn eval_transform(
+    config: &TrainConfig,
+    weight_set: Option<&WeightSet>,
+) -> EvalTransform {
+    let size = config.image_size as u32;
+    let Some(set) = weight_set else {
+        return EvalTransform::crop_pct(size, EVAL_CROP_PCT);
+    };
+    let t = &set.transform;
+    if t.crop == size {
+        return t.clone();
+    }
+    let resize = f64::from(size) * f64::from(t.resize) / f64::from(t.crop);
+    EvalTransform {
+        resize: resize.floor() as u32, // timm's floor(size / crop_pct)
+        crop: size,
+        ..t.clone()
+    }
 }
 
 /// The run's dataset: `config.data`, or the built-in synthetic shapes.
@@ -67,98 +84,80 @@ fn model_config(config: &TrainConfig, name: ModelName, num_classes: usize) -> Ef
     model
 }
 
-/// The model's config and the network on the autodiff `device`: from scratch, or from
-/// `config.pretrained` with that weight set's padding and BN eps.
+/// The network of a run and where its weights came from.
+pub(crate) struct Network {
+    /// Its config.
+    pub config: EfficientNetConfig,
+    /// The network on the autodiff device.
+    pub net: EfficientNet,
+    /// The weight set of the pretrained weights it starts from, if any.
+    pub weight_set: Option<WeightSet>,
+}
+
+/// The network on the autodiff `device`: from scratch, or from `config.pretrained` opened as
+/// `name` (with that weight set's padding and BN eps, and a new zero classifier when the
+/// dataset has another number of classes).
 pub(crate) fn network(
     config: &TrainConfig,
     name: ModelName,
     num_classes: usize,
     device: &Device,
-) -> Result<(EfficientNetConfig, EfficientNet)> {
+) -> Result<Network> {
     let model = model_config(config, name, num_classes);
-    let (model, pretrained) = read_pretrained(config, name, model)?;
-    let net = init_network(config, &model, pretrained, device)?;
-    Ok((model, net))
-}
-
-/// Pretrained weights read from a file.
-struct Pretrained {
-    path: PathBuf,
-    tensors: BTreeMap<String, FileTensor>,
-}
-
-/// Reads `config.pretrained`, if set, and gives `model` the padding and BN eps of its weight
-/// set (the preset of its layout).
-fn read_pretrained(
-    config: &TrainConfig,
-    name: ModelName,
-    model: EfficientNetConfig,
-) -> Result<(EfficientNetConfig, Option<Pretrained>)> {
-    let Some(path) = &config.pretrained else {
-        return Ok((model, None));
-    };
-    let path = PathBuf::from(path);
-    let tensors = weights::read_tensors(&path)?;
-    let (layout, _, _) = weights::inspect(&tensors, None).ok_or_else(|| {
-        TrainError::Config(format!(
-            "--pretrained {}: no EfficientNet state dict found",
-            path.display()
-        ))
-    })?;
-    let model = WeightSet::preset(name, layout).configure(model);
-    Ok((model, Some(Pretrained { path, tensors })))
-}
-
-/// The network on the autodiff `device`, seeded by `config.seed`, with the pretrained
-/// weights loaded when given.
-fn init_network(
-    config: &TrainConfig,
-    model: &EfficientNetConfig,
-    pretrained: Option<Pretrained>,
-    device: &Device,
-) -> Result<EfficientNet> {
     // Seeded weight initialisation (the data order is seeded by the loader).
     device.seed(config.seed);
-    let net = model.try_init(&device.clone().autodiff())?;
-    match pretrained {
-        Some(pretrained) => load_pretrained(net, pretrained, model.num_classes),
-        None => Ok(net),
+    let device = device.clone().autodiff();
+    let Some(path) = &config.pretrained else {
+        let net = model.try_init(&device)?;
+        return Ok(Network {
+            config: model,
+            net,
+            weight_set: None,
+        });
+    };
+    let pretrained = Pretrained::open(path, name)?;
+    if let Some(warning) = &pretrained.warning {
+        eprintln!("warning: {warning}");
     }
-}
-
-/// Loads `pretrained` into `net`; a classifier of another size is replaced by a zero one.
-fn load_pretrained(
-    net: EfficientNet,
-    pretrained: Pretrained,
-    num_classes: usize,
-) -> Result<EfficientNet> {
-    let path = pretrained.path.as_path();
-    let options = LoadOptions::default().with_new_head(true);
-    let (loaded, report) =
-        weights::load_tensors(net, &pretrained.tensors, &options).map_err(|e| e.with_path(path))?;
+    let model = pretrained.weight_set.configure(model);
+    let (net, report) = pretrained.init_with(&model, &device, true)?;
     let net = if report.reinitialized.is_empty() {
-        loaded
+        net
     } else {
         // A new classifier starts at zero (as BiT, Kolesnikov et al. 2020, does): the first
         // loss is ln(classes) and the pretrained features are not met by large random logits.
-        map_float_tensors(loaded, |path, values| {
+        map_float_tensors(net, |path, values| {
             ParamRole::of(path).classifier.then(|| values.zeros_like())
         })
     };
+    print_fine_tuning(&pretrained, &report, num_classes);
+    Ok(Network {
+        config: model,
+        net,
+        weight_set: Some(pretrained.weight_set),
+    })
+}
+
+/// What fine-tuning starts from: the file, its weight set and the preprocessing it keeps.
+fn print_fine_tuning(pretrained: &Pretrained, report: &LoadReport, num_classes: usize) {
+    let t = pretrained.transform();
     println!(
-        "fine-tuning from {} ({} layout): {} tensors loaded{}",
-        path.display(),
-        report
-            .layout
-            .map_or_else(|| "burnpack".to_owned(), |l| l.to_string()),
+        "fine-tuning from {} ({}): {} tensors loaded{}; its preprocessing: mean {:?}, std {:?}, \
+         {:?} resize {} -> crop {}",
+        pretrained.path.display(),
+        pretrained.weight_set.name,
         report.loaded,
         if report.reinitialized.is_empty() {
             String::new()
         } else {
             format!(", new {num_classes}-class head")
-        }
+        },
+        t.mean,
+        t.std,
+        t.interpolation,
+        t.resize,
+        t.crop
     );
-    Ok(net)
 }
 
 /// The parameters of `model` exempt from weight decay: BatchNorm's scale and shift and every
@@ -218,15 +217,17 @@ pub(crate) fn steps_per_epoch(train_len: usize, num_devices: usize, device_batch
 pub(crate) type Loader = Arc<dyn DataLoader<ImageBatch>>;
 
 /// The training and validation loaders, the training one starting at `first_epoch`.
+/// The training images are normalised as `eval` normalises.
 pub(crate) fn loaders(
     config: &TrainConfig,
     checked: &Checked,
     splits: &Splits,
-    device: &Device,
+    (eval, device): (&EvalTransform, &Device),
     first_epoch: usize,
     bad_files: &Arc<BadFiles>,
 ) -> (Loader, Loader) {
     let mut train_transform = TrainTransform::new(config.image_size as u32, config.min_crop_scale);
+    (train_transform.mean, train_transform.std) = (eval.mean, eval.std);
     train_transform.rand_augment = checked.rand_augment.clone();
     train_transform.erase_prob = config.random_erase;
     let mut train_batcher = ImageBatcher::new(Mode::Train(train_transform), bad_files.clone());
@@ -236,7 +237,7 @@ pub(crate) fn loaders(
             cutmix_alpha: config.cutmix,
         });
     }
-    let valid_batcher = ImageBatcher::new(Mode::Eval(eval_transform(config)), bad_files.clone());
+    let valid_batcher = ImageBatcher::new(Mode::Eval(eval.clone()), bad_files.clone());
     // Epoch e's order and augmentation depend on (seed, e) only: resuming after epoch k
     // starts the loader at k + 1 and the run continues exactly as if never stopped.
     let train: Loader = Arc::new(
@@ -265,15 +266,14 @@ pub(crate) fn loaders(
 
 /// The warmup and decay of `config` over a run of `steps_per_epoch`-step epochs.
 pub(crate) fn schedule(config: &TrainConfig, steps_per_epoch: usize) -> WarmupSchedule {
+    let lr = config.peak_lr();
     WarmupSchedule {
-        base_lr: config.lr,
-        warmup_lr: config.warmup_lr.min(config.lr),
+        base_lr: lr,
+        warmup_lr: config.warmup_lr.min(lr),
         warmup_steps: (config.warmup_epochs * steps_per_epoch as f64).round() as usize,
         total_steps: config.epochs * steps_per_epoch,
         decay: match config.schedule {
-            ScheduleKind::Cosine => Decay::Cosine {
-                min_lr: config.lr * 0.01,
-            },
+            ScheduleKind::Cosine => Decay::Cosine { min_lr: lr * 0.01 },
             ScheduleKind::Step => Decay::Staircase {
                 rate: 0.97,
                 every: ((2.4 * steps_per_epoch as f64).round() as usize).max(1),
@@ -289,6 +289,69 @@ mod tests {
     use efficientnet::EfficientNetConfig;
 
     use super::*;
+
+    /// The smallest and largest value of `loader`'s first batch.
+    fn first_batch_range(loader: &Loader) -> (f32, f32) {
+        let batch = loader.iter().next().expect("a batch").expect("readable");
+        let values: Vec<f32> = batch
+            .images
+            .into_data()
+            .convert::<f32>()
+            .iter::<f32>()
+            .collect();
+        values
+            .iter()
+            .fold((f32::MAX, f32::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)))
+    }
+
+    /// Fine-tuning from timm-layout TF Lite weights (trained on inputs in [-1, 1]) feeds
+    /// training and validation with inputs in [-1, 1] and validates with the weight set's
+    /// crop fraction and resize filter; from scratch, ImageNet statistics (white = 2.25).
+    #[test]
+    fn fine_tuning_keeps_the_weight_sets_preprocessing() {
+        let fixture = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/fixtures/tf_lite0.weights.safetensors"
+        );
+        let config = TrainConfig::new("tf_efficientnet_lite0".into())
+            .with_width(Some(0.25))
+            .with_image_size(32)
+            .with_batch_size(8)
+            .with_synthetic_train(16)
+            .with_synthetic_valid(8)
+            .with_num_workers(1);
+        let device = Device::default();
+        let bad_files = Arc::new(BadFiles::default());
+        let ranges = |config: &TrainConfig| {
+            let checked = config.check(1).expect("valid config");
+            let splits = splits(config).expect("synthetic");
+            let network = network(config, checked.name, 6, &device).expect("network");
+            let eval = eval_transform(config, network.weight_set.as_ref());
+            let (train, valid) =
+                loaders(config, &checked, &splits, (&eval, &device), 1, &bad_files);
+            (eval, first_batch_range(&train), first_batch_range(&valid))
+        };
+
+        let tuned = config.clone().with_pretrained(Some(fixture.into()));
+        let (eval, train, valid) = ranges(&tuned);
+        assert_eq!((eval.mean, eval.std), ([0.5; 3], [0.5; 3]));
+        // Lite0's 224 / 256 crop fraction and bicubic filter, scaled to the 32-px run.
+        assert_eq!((eval.resize, eval.crop), (36, 32));
+        assert_eq!(
+            eval.interpolation,
+            efficientnet::preprocess::Interpolation::Bicubic
+        );
+        for (lo, hi) in [train, valid] {
+            assert!(lo >= -1.0 - 1e-5 && hi <= 1.0 + 1e-5, "[{lo}, {hi}]");
+            assert!(hi > 0.9, "the synthetic images have white: {hi}");
+        }
+
+        let (eval, train, valid) = ranges(&config);
+        assert_eq!((eval.resize, eval.crop), (36, 32));
+        for (_, hi) in [train, valid] {
+            assert!(hi > 2.0, "ImageNet statistics from scratch: {hi}");
+        }
+    }
 
     /// The weight-decay exemption by role is exactly the one the suffix rule `.gamma`,
     /// `.beta`, `.bias` gives, over every trainable tensor of a small B0.
