@@ -441,24 +441,13 @@ fn b0_stage_table() -> String {
     rows.join("\n")
 }
 
-/// Replaces the generated table in the explainer, if the markers are there.
+/// Replaces the generated table in the explainer, if the file is there.
 fn update_table(root: &Path) -> Result<(), String> {
     let path = root.join("docs").join("how-efficientnet-works.md");
-    let Ok(text) = std::fs::read_to_string(&path) else {
+    if !path.is_file() {
         return Ok(());
-    };
-    let (Some(a), Some(b)) = (text.find(TABLE_START), text.find(TABLE_END)) else {
-        return Err(format!("{}: table markers missing", path.display()));
-    };
-    let updated = format!(
-        "{}{TABLE_START}\n{}\n{}",
-        &text[..a],
-        b0_stage_table(),
-        &text[b..]
-    );
-    std::fs::write(&path, updated).map_err(|e| format!("{}: {e}", path.display()))?;
-    eprintln!("xtask: updated the B0 table in {}", path.display());
-    Ok(())
+    }
+    crate::markers::update(&path, (TABLE_START, TABLE_END), &b0_stage_table())
 }
 
 /// Writes `text` to `dir/name`.
@@ -477,7 +466,8 @@ type AccuracyFigure = (
     fn(&EfficientNetConfig) -> f64,
 );
 
-/// Writes every figure into `docs/img/` and the B0 table into the explainer.
+/// Writes every figure into `docs/img/`, the B0 table into the explainer and the weight-set
+/// table into the README.
 pub fn generate(root: &Path) -> Result<(), String> {
     let dir = root.join("docs").join("img");
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -511,6 +501,7 @@ pub fn generate(root: &Path) -> Result<(), String> {
     let fused = block_diagram("Fused-MBConv (V2-S, stage 2, block 2)", block, side);
     write_figure(&dir, "fused-mbconv.svg", fused)?;
     update_table(root)?;
+    crate::weight_sets::update_readme(root)?;
     write_throughput(root, &dir)
 }
 

@@ -21,10 +21,12 @@ mod bench;
 mod docs;
 mod fuzz;
 mod gpu_check;
+mod markers;
 mod parity;
 mod process;
 mod svg;
 mod train;
+mod weight_sets;
 
 use std::path::PathBuf;
 use std::process::{Command, ExitCode};

@@ -62,11 +62,7 @@ pub fn import(args: ImportArgs, device: &Device) -> Result<()> {
     refuse_overwrite(&args.out, args.force)?;
     let loaded = model_args::load(&args.model, device)?;
     weights::save_burnpack(&loaded.model, &args.out)?;
-    weights::BurnpackMeta {
-        config: loaded.config.clone(),
-        transform: loaded.weight_set.transform.clone(),
-    }
-    .save(&args.out)?;
+    weights::BurnpackMeta::new(loaded.config.clone(), &loaded.weight_set).save(&args.out)?;
     eprintln!(
         "imported {} tensors ({} layout) from {} into {} (config and eval transform in {})",
         loaded.report.loaded,
@@ -92,6 +88,7 @@ pub fn export(args: ExportArgs, device: &Device) -> Result<()> {
         padding: None,
         bn_eps: None,
         new_head: false,
+        weight_set: None,
     };
     let loaded = model_args::load(&model_args, device)?;
     let precision = if args.half {

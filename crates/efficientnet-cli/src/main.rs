@@ -5,6 +5,7 @@ mod bench;
 mod convert;
 mod device;
 mod error;
+mod eval;
 mod info;
 mod model_args;
 mod npy;
@@ -32,7 +33,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Table of variants: resolution, width, depth, dropout, parameters, MACs.
+    /// Table of variants: resolution, width, depth, dropout, parameters, MACs; with `--model`,
+    /// also the model's published weight sets and their preprocessing.
     Info {
         /// One model (timm name or alias, e.g. `efficientnet_b3`, `tf_efficientnet_lite0`, `v2_s`).
         #[arg(long)]
@@ -44,6 +46,9 @@ enum Command {
     /// Top-k ImageNet labels for images with the weight set's own preprocessing, or raw logits
     /// for a preprocessed `.npy` batch (`--input X.npy --save-logits Y.npy`).
     Predict(predict::PredictArgs),
+    /// Top-1, top-5, mean loss and images/s over a labelled image folder (class folders or
+    /// the Kaggle ImageNet layout), with the weight set's own preprocessing.
+    Eval(eval::EvalArgs),
     /// Foreign weights (PyTorch, safetensors; torchvision, timm, lukemelas) -> Burn burnpack.
     Import(convert::ImportArgs),
     /// Weights -> safetensors in a PyTorch layout (`load_state_dict(strict=True)` works).
@@ -67,6 +72,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Info { model, json } => info::run(model, json),
         Command::Predict(args) => predict::run(args, &device),
+        Command::Eval(args) => eval::run(args, &device),
         Command::Import(args) => convert::import(args, &device),
         Command::Export(args) => convert::export(args, &device),
         Command::Train(args) => train_cmd::run(*args, &device),

@@ -1,13 +1,12 @@
 //! Building a model from `--model`, `--weights` and the override flags, shared by the
 //! subcommands that load weights.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use burn::tensor::Device;
 use clap::Args;
 use efficientnet::preprocess::{EvalTransform, Interpolation};
-use efficientnet::weights::{self, FileFormat, Layout, LoadOptions, WeightSet};
+use efficientnet::weights::{self, Layout, Pretrained, WeightSet};
 use efficientnet::{EfficientNet, EfficientNetConfig, ModelName, PaddingMode};
 
 use crate::error::Result;
@@ -52,6 +51,10 @@ pub struct ModelArgs {
     /// Keep a freshly initialised classifier when the file's has another size.
     #[arg(long)]
     pub new_head: bool,
+    /// Another of the model's weight sets in the file's layout than the default (its name or
+    /// tag, e.g. `IMAGENET1K_V2`; `efficientnet info --model M` lists them).
+    #[arg(long, value_name = "NAME")]
+    pub weight_set: Option<String>,
 }
 
 /// Overrides of the weight set's eval transform.
@@ -118,108 +121,50 @@ fn parse_triple(s: &str) -> Result<[f32; 3], String> {
 pub struct Loaded {
     /// The model, weights in.
     pub model: EfficientNet,
-    /// The weight set's preset (layout, padding, eps, eval transform).
+    /// The weight set (layout, padding, eps, eval transform), as the file was opened.
     pub weight_set: WeightSet,
-    /// The config the model was built from.
+    /// The config the model was built from (the weight set's with the overrides).
     pub config: EfficientNetConfig,
     /// What the loader did.
     pub report: weights::LoadReport,
 }
 
-/// The tensors of a foreign weight file (`None` for a burnpack), the layout to read them as,
-/// and the file's number of classes if its classifier tells.
-type Source = (Option<Tensors>, Layout, Option<usize>);
-
-/// Every tensor of a weight file by name.
-type Tensors = BTreeMap<String, weights::FileTensor>;
+/// Opens `args.weights` as `args.model` (the one pretrained opener, with `--layout` and
+/// `--weight-set`), warning on stderr where the library says to.
+pub fn open(args: &ModelArgs) -> Result<Pretrained> {
+    let mut pretrained = Pretrained::open_as(&args.weights, args.model, args.layout.0)?;
+    if let Some(set) = &args.weight_set {
+        pretrained = pretrained.with_weight_set(set)?;
+    }
+    if let Some(warning) = &pretrained.warning {
+        eprintln!("warning: {warning}");
+    }
+    Ok(pretrained)
+}
 
 /// Builds the model for `args` and loads its weights on `device`.
 pub fn load(args: &ModelArgs, device: &Device) -> Result<Loaded> {
-    let path: &Path = &args.weights;
-    let (tensors, layout, file_classes) = read_source(args)?;
-    let mut weight_set = WeightSet::preset(args.model, layout);
-    let mut config = weight_set.configure(args.model.config());
-    let mut meta_classes = None;
-    if tensors.is_none() {
-        meta_classes = apply_burnpack_meta(args, &mut weight_set, &mut config)?;
-    }
-    config = overrides(args, config).with_num_classes(
-        args.num_classes
-            .or(file_classes)
-            .or(meta_classes)
-            .unwrap_or(1000),
-    );
-    let model = config.try_init(device)?;
-    let options = LoadOptions::default()
-        .with_layout(args.layout.0)
-        .with_new_head(args.new_head);
-    let (model, report) = match tensors {
-        None => weights::load_burnpack(model, path),
-        Some(tensors) => {
-            weights::load_tensors(model, &tensors, &options).map_err(|e| e.with_path(path))
-        }
-    }?;
+    let pretrained = open(args)?;
+    let config = overrides(args, pretrained.config.clone());
+    let (model, report) = pretrained.init_with(&config, device, args.new_head)?;
     Ok(Loaded {
         model,
-        weight_set,
+        weight_set: pretrained.weight_set,
         config,
         report,
     })
 }
 
-/// Reads the weight file's tensors (a burnpack is read later, straight into the model) and
-/// finds their layout.
-fn read_source(args: &ModelArgs) -> Result<Source> {
-    let path: &Path = &args.weights;
-    if FileFormat::detect(path)? == FileFormat::Burnpack {
-        return Ok((None, args.layout.0.unwrap_or(Layout::Timm), None));
-    }
-    let tensors = weights::read_tensors(path)?;
-    let (layout, _, classes) = weights::inspect(&tensors, args.layout.0).ok_or_else(|| {
-        efficientnet::Error::UnknownLayout(format!(
-            "{}: no EfficientNet stem found among its {} tensors",
-            path.display(),
-            tensors.len()
-        ))
-    })?;
-    Ok((Some(tensors), layout, classes))
-}
-
-/// A burnpack holds weights only; its config and transform are in `<file>.json`. Puts them
-/// into `weight_set` and `config` and returns the number of classes, or warns that the file
-/// is missing and keeps the model's defaults.
-fn apply_burnpack_meta(
-    args: &ModelArgs,
-    weight_set: &mut WeightSet,
-    config: &mut EfficientNetConfig,
-) -> Result<Option<usize>> {
-    let path: &Path = &args.weights;
-    let Some(meta) = weights::BurnpackMeta::load(path)? else {
-        eprintln!(
-            "warning: no {} beside the burnpack; using the defaults of `{}` (padding {:?}, \
-             BN eps {})",
-            weights::BurnpackMeta::path_for(path).display(),
-            args.model,
-            config.padding,
-            config.bn_eps
-        );
-        return Ok(None);
-    };
-    weight_set.padding = meta.config.padding;
-    weight_set.bn_eps = meta.config.bn_eps;
-    weight_set.transform = meta.transform;
-    let classes = meta.config.num_classes;
-    *config = meta.config;
-    Ok(Some(classes))
-}
-
-/// `config` with `--padding` and `--bn-eps` applied.
+/// `config` with `--padding`, `--bn-eps` and `--num-classes` applied.
 fn overrides(args: &ModelArgs, mut config: EfficientNetConfig) -> EfficientNetConfig {
     if let Some(padding) = args.padding {
         config = config.with_padding(padding);
     }
     if let Some(eps) = args.bn_eps {
         config = config.with_bn_eps(eps);
+    }
+    if let Some(classes) = args.num_classes {
+        config = config.with_num_classes(classes);
     }
     config
 }

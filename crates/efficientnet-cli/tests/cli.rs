@@ -2,7 +2,7 @@
 
 mod common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use common::{TINY_TRAIN, bin, scratch, text};
@@ -255,4 +255,194 @@ fn train_resumes_with_the_saved_config() {
         ]),
         "--pretrained",
     );
+}
+
+/// A full-size, randomly initialised Lite0 written as a timm-layout file at `path`.
+fn random_lite0(path: &Path) {
+    use efficientnet::EfficientNetConfig;
+    use efficientnet::weights::{Layout, Precision, export_safetensors};
+    let device = burn::tensor::Device::flex();
+    let model = EfficientNetConfig::from_name("tf_efficientnet_lite0")
+        .expect("model")
+        .init(&device);
+    export_safetensors(&model, Layout::Timm, path, Precision::F32).expect("export");
+}
+
+/// The images of the eval tests and the ImageNet class each is filed under.
+const EVAL_IMAGES: [(&str, usize); 3] = [
+    ("images/chelsea.jpg", 281), // tabby
+    ("images/coffee.jpg", 967),  // espresso
+    ("images/odd/gray.png", 0),  // tench (any class will do)
+];
+
+/// Top-1, top-5 (%) and mean cross-entropy of logits rows against `labels`, computed here.
+fn expected_scores(logits: &[f32], labels: &[usize]) -> (f64, f64, f64) {
+    let (mut top1, mut top5, mut loss) = (0.0, 0.0, 0.0);
+    for (row, &label) in logits.chunks(1000).zip(labels) {
+        let rank = row.iter().filter(|&&v| v > row[label]).count();
+        top1 += f64::from(u8::from(rank == 0));
+        top5 += f64::from(u8::from(rank < 5));
+        let max = row.iter().copied().fold(f32::MIN, f32::max);
+        let sum: f64 = row.iter().map(|&v| f64::from(v - max).exp()).sum();
+        loss += sum.ln() - f64::from(row[label] - max);
+    }
+    let n = labels.len() as f64;
+    (100.0 * top1 / n, 100.0 * top5 / n, loss / n)
+}
+
+/// `eval --json` on `data`, parsed.
+fn eval_json(weights: &str, data: &Path) -> serde_json::Value {
+    let out = run(&[
+        "eval",
+        "--model",
+        "tf_efficientnet_lite0",
+        "--weights",
+        weights,
+        "--data",
+        data.to_str().expect("utf-8 path"),
+        "--batch-size",
+        "2",
+        "--json",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("json")
+}
+
+/// `eval` scores a class-folder split (WordNet-id folders) and the Kaggle layout alike, with
+/// the numbers `predict --save-logits` gives for the same images, in ImageNet's own order.
+#[test]
+fn eval_scores_class_folders_and_the_kaggle_layout() {
+    let weights = scratch("eval-lite0.safetensors");
+    random_lite0(&weights);
+    let weights = weights.to_str().expect("utf-8 path").to_owned();
+
+    let folders = scratch("eval-folders");
+    let kaggle = scratch("eval-kaggle");
+    let val = kaggle.join("ILSVRC/Data/CLS-LOC/val");
+    std::fs::create_dir_all(&val).expect("mkdir");
+    let mut solution = String::from("ImageId,PredictionString\n");
+    let mut files = Vec::new();
+    for (i, (image, class)) in EVAL_IMAGES.iter().enumerate() {
+        let wnid = efficientnet::imagenet::wnid(*class).expect("wnid");
+        let dir = folders.join("val").join(wnid);
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let name = PathBuf::from(image).file_name().expect("name").to_owned();
+        std::fs::copy(fixture(image), dir.join(&name)).expect("copy");
+        files.push(dir.join(&name).to_str().expect("utf-8").to_owned());
+        std::fs::copy(fixture(image), val.join(format!("img{i}.JPEG"))).expect("copy");
+        solution.push_str(&format!("img{i},{wnid} 1 2 3 4\n"));
+    }
+    std::fs::write(kaggle.join("LOC_val_solution.csv"), solution).expect("csv");
+    let mapping: String = (0..1000)
+        .map(|i| {
+            let wnid = efficientnet::imagenet::wnid(i).expect("wnid");
+            let name = efficientnet::imagenet::class_name(i).expect("name");
+            format!("{wnid} {name}\n")
+        })
+        .collect();
+    std::fs::write(kaggle.join("LOC_synset_mapping.txt"), mapping).expect("mapping");
+
+    // The reference: logits of the same images through `predict`, in folder (= label) order.
+    let logits_file = scratch("eval-logits.npy");
+    let mut args = vec![
+        "predict",
+        "--model",
+        "tf_efficientnet_lite0",
+        "--weights",
+        &weights,
+    ];
+    let logits_arg = logits_file.to_str().expect("utf-8").to_owned();
+    args.extend(["--save-logits", &logits_arg]);
+    args.extend(files.iter().map(String::as_str));
+    let out = run(&args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let bytes = std::fs::read(&logits_file).expect("logits");
+    let logits: Vec<f32> = npyz::NpyFile::new(&bytes[..])
+        .expect("npy")
+        .into_vec()
+        .expect("f32");
+    // Folders sort by WordNet id: tench (n01440764), tabby (n02123045), espresso (n07920052).
+    let by_folder = |i: usize| [2usize, 0, 1][i];
+    let labels: Vec<usize> = (0..3).map(|i| EVAL_IMAGES[by_folder(i)].1).collect();
+    let ordered: Vec<f32> = (0..3)
+        .flat_map(|i| {
+            let k = by_folder(i);
+            logits[k * 1000..(k + 1) * 1000].to_vec()
+        })
+        .collect();
+    let (top1, top5, loss) = expected_scores(&ordered, &labels);
+
+    for data in [&folders, &kaggle] {
+        let report = eval_json(&weights, data);
+        assert_eq!(report["images"], 3, "{report}");
+        assert_eq!(
+            report["weight_set"], "tf_efficientnet_lite0.in1k",
+            "{report}"
+        );
+        let close = |key: &str, want: f64| {
+            let got = report[key].as_f64().expect("number");
+            assert!(
+                (got - want).abs() < 1e-3,
+                "{key}: {got} vs {want} ({report})"
+            );
+        };
+        close("top1", top1);
+        close("top5", top5);
+        close("loss", loss);
+        assert_eq!(report["per_class"].as_array().map(Vec::len), Some(3));
+    }
+}
+
+/// An unreadable image is named and counted (exit code 1) and the others are still scored; a
+/// split whose classes do not match the model's outputs is refused.
+#[test]
+fn eval_names_unreadable_images_and_refuses_mismatched_classes() {
+    let weights = scratch("eval-bad-lite0.safetensors");
+    random_lite0(&weights);
+    let weights = weights.to_str().expect("utf-8 path").to_owned();
+    let data = scratch("eval-bad");
+    let tabby = data.join("n02123045");
+    std::fs::create_dir_all(&tabby).expect("mkdir");
+    std::fs::copy(fixture("images/chelsea.jpg"), tabby.join("chelsea.jpg")).expect("copy");
+    std::fs::write(tabby.join("broken.jpg"), b"\xff\xd8\xff\xe0 not really").expect("write");
+    let per_class = scratch("eval-per-class.csv");
+    let out = run(&[
+        "eval",
+        "--model",
+        "tf_efficientnet_lite0",
+        "--weights",
+        &weights,
+        "--data",
+        data.to_str().expect("utf-8"),
+        "--per-class",
+        per_class.to_str().expect("utf-8"),
+    ]);
+    assert_clean_failure(&out, "1 of 2 images could not be read");
+    assert_clean_failure(&out, "broken.jpg");
+    assert!(text(&out.stdout).contains("top-1"), "{}", text(&out.stdout));
+    let csv = std::fs::read_to_string(&per_class).expect("csv");
+    assert!(
+        csv.starts_with("class,images,top1,top5\n\"n02123045\",1,"),
+        "{csv}"
+    );
+
+    let other = scratch("eval-other");
+    for class in ["cats", "dogs"] {
+        std::fs::create_dir_all(other.join(class)).expect("mkdir");
+        std::fs::copy(
+            fixture("images/chelsea.jpg"),
+            other.join(class).join("a.jpg"),
+        )
+        .expect("copy");
+    }
+    let out = run(&[
+        "eval",
+        "--model",
+        "tf_efficientnet_lite0",
+        "--weights",
+        &weights,
+        "--data",
+        other.to_str().expect("utf-8"),
+    ]);
+    assert_clean_failure(&out, "has 2 classes but the model has 1000 outputs");
 }
