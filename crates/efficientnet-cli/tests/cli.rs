@@ -257,15 +257,18 @@ fn train_resumes_with_the_saved_config() {
     );
 }
 
-/// A full-size, randomly initialised Lite0 written as a timm-layout file at `path`.
-fn random_lite0(path: &Path) {
+/// A full-size, randomly initialised Lite0 written as a timm-layout file `name` in the
+/// scratch folder; its path.
+fn random_lite0(name: &str) -> String {
+    let path = scratch(name);
     use efficientnet::EfficientNetConfig;
     use efficientnet::weights::{Layout, Precision, export_safetensors};
     let device = burn::tensor::Device::flex();
     let model = EfficientNetConfig::from_name("tf_efficientnet_lite0")
         .expect("model")
         .init(&device);
-    export_safetensors(&model, Layout::Timm, path, Precision::F32).expect("export");
+    export_safetensors(&model, Layout::Timm, &path, Precision::F32).expect("export");
+    path.to_str().expect("utf-8 path").to_owned()
 }
 
 /// The images of the eval tests and the ImageNet class each is filed under.
@@ -312,9 +315,7 @@ fn eval_json(weights: &str, data: &Path) -> serde_json::Value {
 /// the numbers `predict --save-logits` gives for the same images, in ImageNet's own order.
 #[test]
 fn eval_scores_class_folders_and_the_kaggle_layout() {
-    let weights = scratch("eval-lite0.safetensors");
-    random_lite0(&weights);
-    let weights = weights.to_str().expect("utf-8 path").to_owned();
+    let weights = random_lite0("eval-lite0.safetensors");
 
     let folders = scratch("eval-folders");
     let kaggle = scratch("eval-kaggle");
@@ -397,9 +398,7 @@ fn eval_scores_class_folders_and_the_kaggle_layout() {
 /// split whose classes do not match the model's outputs is refused.
 #[test]
 fn eval_names_unreadable_images_and_refuses_mismatched_classes() {
-    let weights = scratch("eval-bad-lite0.safetensors");
-    random_lite0(&weights);
-    let weights = weights.to_str().expect("utf-8 path").to_owned();
+    let weights = random_lite0("eval-bad-lite0.safetensors");
     let data = scratch("eval-bad");
     let tabby = data.join("n02123045");
     std::fs::create_dir_all(&tabby).expect("mkdir");
