@@ -1,5 +1,6 @@
 //! `cargo xtask parity`: regenerate the PyTorch fixtures, run the parity tests, export every
-//! fixture case from Rust and load it back in PyTorch with `strict=True`.
+//! fixture case from Rust and load it back in PyTorch with `strict=True`, and run each case's
+//! ONNX export in ONNX Runtime against PyTorch's logits.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -78,6 +79,7 @@ pub fn parity(cargo: &str, python: &str, no_regenerate: bool, full: bool) -> Res
     for case in cases() {
         check_export(python, &dirs, case)?;
     }
+    check_onnx(cargo, python, &dirs)?;
     Ok(())
 }
 
@@ -88,6 +90,35 @@ fn check_export(python: &str, dirs: &Dirs, case: &str) -> Result<(), String> {
         .arg("scripts/check_export.py")
         .args(["--case", case, "--weights"])
         .arg(dirs.export.join(format!("{case}.safetensors")));
+    if let Some(dir) = &dirs.fixtures {
+        check.arg("--full").arg("--fixtures").arg(dir);
+    }
+    run(&mut check)
+}
+
+/// Exports every case to ONNX from Rust and runs the files in ONNX Runtime against PyTorch
+/// (`scripts/check_onnx.py`, batch 1 and 3).
+fn check_onnx(cargo: &str, python: &str, dirs: &Dirs) -> Result<(), String> {
+    let mut export_cmd = Command::new(cargo);
+    export_cmd
+        .args([
+            "test",
+            "-p",
+            "efficientnet",
+            "--features",
+            "onnx",
+            "--test",
+            "model",
+        ])
+        .args(["export_every_case_for_onnx_runtime", "--", "--ignored"])
+        .env("EFFICIENTNET_EXPORT_DIR", &dirs.export);
+    dirs.tests_read_fixtures(&mut export_cmd);
+    run(&mut export_cmd)?;
+    let mut check = Command::new(python);
+    check
+        .arg("scripts/check_onnx.py")
+        .arg("--onnx-dir")
+        .arg(&dirs.export);
     if let Some(dir) = &dirs.fixtures {
         check.arg("--full").arg("--fixtures").arg(dir);
     }

@@ -9,6 +9,7 @@ mod eval;
 mod info;
 mod model_args;
 mod npy;
+mod onnx_export;
 mod predict;
 mod train_cmd;
 
@@ -51,7 +52,8 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Foreign weights (PyTorch, safetensors; torchvision, timm, lukemelas) -> Burn burnpack.
     Import(convert::ImportArgs),
-    /// Weights -> safetensors in a PyTorch layout (`load_state_dict(strict=True)` works).
+    /// Weights -> safetensors in a PyTorch layout (`load_state_dict(strict=True)` works), or
+    /// the inference network -> an ONNX graph (`--format onnx`, or an `.onnx` output file).
     Export(convert::ExportArgs),
     // Boxed: with every option of the trainer's config it is the largest variant by far.
     /// Train on a class-folder / Kaggle ImageNet dataset, or on built-in synthetic data.

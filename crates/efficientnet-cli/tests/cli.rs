@@ -445,3 +445,129 @@ fn eval_names_unreadable_images_and_refuses_mismatched_classes() {
     ]);
     assert_clean_failure(&out, "has 2 classes but the model has 1000 outputs");
 }
+
+/// A model fine-tuned by `train` exports with `export --out F.onnx` (the format from the
+/// extension), and tract runs the file with this crate's logits; flags of the other format are
+/// refused.
+#[test]
+fn a_trained_model_exports_to_onnx_and_runs_in_tract() {
+    use burn::tensor::{Distribution, Tensor};
+    use efficientnet::ModelName;
+    use efficientnet::weights::Pretrained;
+    use tract_onnx::prelude::{
+        DatumExt, Framework, InferenceModelExt, IntoRunnable, Tensor as TractTensor, tvec,
+    };
+
+    let out = scratch("train-onnx");
+    let out_arg = out.to_str().expect("utf-8 path");
+    let data = [
+        "--synthetic-train",
+        "32",
+        "--synthetic-valid",
+        "16",
+        "--workers",
+        "1",
+    ];
+    let args: Vec<&str> = TINY_TRAIN
+        .iter()
+        .chain(&data)
+        .chain(&["--epochs", "1", "--out", out_arg])
+        .copied()
+        .collect();
+    let trained = run(&args);
+    assert!(trained.status.success(), "{}", text(&trained.stderr));
+    let bpk = out.join("model.bpk");
+    let onnx_file = out.join("model.onnx");
+    let (bpk_arg, onnx_arg) = (
+        bpk.to_str().expect("utf-8"),
+        onnx_file.to_str().expect("utf-8"),
+    );
+
+    let export = [
+        "export",
+        "--model",
+        "b0",
+        "--weights",
+        bpk_arg,
+        "--out",
+        onnx_arg,
+    ];
+    let with =
+        |extra: &[&'static str]| -> Vec<&str> { export.iter().chain(extra).copied().collect() };
+    assert_clean_failure(
+        &run(&with(&["--half"])),
+        "--half does not apply to --format onnx",
+    );
+    assert_clean_failure(&run(&with(&["--resolution", "16"])), "at least 32");
+    let exported = run(&with(&["--resolution", "40x48"]));
+    let stderr = text(&exported.stderr);
+    assert!(exported.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("input: float32 [batch, 3, 40, 48]"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("logits: float32 [batch, 6]"), "{stderr}");
+    assert_clean_failure(&run(&with(&[])), "already exists");
+    let safetensors = [
+        "export",
+        "--model",
+        "b0",
+        "--weights",
+        bpk_arg,
+        "--batch",
+        "2",
+    ];
+    let safetensors: Vec<&str> = safetensors
+        .iter()
+        .chain(&["--out", "x.safetensors"])
+        .copied()
+        .collect();
+    assert_clean_failure(
+        &run(&safetensors),
+        "--batch does not apply to --format safetensors",
+    );
+
+    // tract on three images against the model as this crate loads it.
+    let device = burn::tensor::Device::flex();
+    let name: ModelName = "b0".parse().expect("name");
+    let (model, _) = Pretrained::open(&bpk, name)
+        .expect("open")
+        .init(&device)
+        .expect("init");
+    let x = Tensor::<4>::random([3, 3, 40, 48], Distribution::Normal(0.0, 1.0), &device);
+    let ours = model
+        .forward(x.clone())
+        .into_data()
+        .try_into_vec::<f32>()
+        .expect("f32");
+    let runnable = tract_onnx::onnx()
+        .model_for_path(&onnx_file)
+        .expect("tract reads the export")
+        .with_input_fact(0, f32::fact([3, 3, 40, 48]).into())
+        .expect("fact")
+        .into_optimized()
+        .expect("optimised")
+        .into_runnable()
+        .expect("runnable");
+    let values = x.into_data().try_into_vec::<f32>().expect("f32");
+    let input = TractTensor::from_shape(&[3, 3, 40, 48], &values).expect("tensor");
+    let outputs = runnable.run(tvec![input.into()]).expect("tract runs");
+    let theirs: Vec<f32> = outputs[0]
+        .to_plain_array_view::<f32>()
+        .expect("f32 logits")
+        .iter()
+        .copied()
+        .collect();
+    assert_eq!(theirs.len(), 3 * 6); // the six synthetic classes
+    let range = ours.iter().copied().fold(f32::MIN, f32::max)
+        - ours.iter().copied().fold(f32::MAX, f32::min);
+    let diff = ours
+        .iter()
+        .zip(&theirs)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max);
+    assert!(
+        diff <= 1e-4 * range,
+        "tract differs by {diff} (range {range})"
+    );
+}

@@ -68,6 +68,9 @@ pub enum Error {
         /// The encoder's error.
         reason: String,
     },
+    /// A model that cannot be exported with the options given (nothing was written).
+    #[error("cannot export the model: {0}")]
+    Export(String),
     /// The file's tensors do not fit the model.
     #[error("{}weights do not fit the model: {mismatch}", path.as_ref().map(|p| format!("{}: ", p.display())).unwrap_or_default())]
     WeightMismatch {

@@ -72,6 +72,8 @@ mod integrity;
 pub mod kernels;
 mod model;
 mod names;
+#[cfg(feature = "onnx")]
+pub mod onnx;
 pub mod preprocess;
 pub mod tensors;
 mod variants;

@@ -30,7 +30,7 @@ mod flex;
 mod math;
 #[cfg(feature = "flex")]
 mod on_flex;
-mod padding;
+pub(crate) mod padding;
 mod precision;
 #[cfg(feature = "flex")]
 mod running_stats;

@@ -7,6 +7,9 @@ mod forward;
 mod hostile;
 mod images;
 mod kernels;
+// ONNX export, with the `onnx` feature (on in `cargo test --workspace`: the CLI enables it).
+#[cfg(feature = "onnx")]
+mod onnx;
 mod padding;
 mod params;
 mod parity;
