@@ -5,7 +5,7 @@ Builds torchvision's EfficientNet (random weights: speed does not depend on them
 with torch.onnx.export (opset 17, dynamic batch), writes its state dict as safetensors, has
 the `efficientnet` CLI export the same weights (`efficientnet export --out ours.onnx`), then
 runs both graphs in ONNX Runtime (all graph optimisations, `--threads` intra-op threads) and
-prints images/s (median of timed runs after warm-up) per batch size, the ratio, the largest
+prints images/s (median of timed runs after warm-up, best of alternating rounds) per batch size, the ratio, the largest
 logit difference, and the node count of each graph by op type.
 
 Usage (dev-only venv with torch, torchvision, onnx, onnxruntime, safetensors):
@@ -31,6 +31,18 @@ import torchvision
 from safetensors.torch import save_file
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@torch.no_grad()
+def randomize_batchnorm(model):
+    """BatchNorm statistics as trained weights have them (a fresh model's are 1 and 0, which
+    leaves logits near zero and the comparison of logits meaningless)."""
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.weight.uniform_(0.5, 1.5)
+            m.bias.normal_(0.0, 0.1)
+            m.running_mean.normal_(0.0, 0.1)
+            m.running_var.uniform_(0.5, 1.5)
 
 
 def export_torchvision(model, path, size):
@@ -74,7 +86,8 @@ def main():
     ap.add_argument("--model", default="efficientnet_b0", help="torchvision model name")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch", type=int, nargs="+", default=[1, 16])
-    ap.add_argument("--iters", type=int, default=30)
+    ap.add_argument("--iters", type=int, default=30, help="timed runs per round")
+    ap.add_argument("--rounds", type=int, default=5, help="rounds, alternating the two graphs; best round counts")
     ap.add_argument("--out-dir", default=str(REPO_ROOT / "target" / "bench-ort"))
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     args = ap.parse_args()
@@ -83,6 +96,7 @@ def main():
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(0)
     model = getattr(torchvision.models, args.model)(weights=None).eval()
+    randomize_batchnorm(model)
     size = {"efficientnet_b0": 224, "efficientnet_b1": 240, "efficientnet_b2": 288,
             "efficientnet_b3": 300}.get(args.model, 224)
     theirs, ours, weights = out / "torchvision.onnx", out / "ours.onnx", out / "weights.safetensors"
@@ -107,7 +121,7 @@ def main():
         x = rng.standard_normal((batch, 3, size, size), dtype=np.float32)
         # Alternate the two so that drift of the machine hits both alike.
         row = {k: [] for k in sessions}
-        for _ in range(3):
+        for _ in range(args.rounds):
             for k, s in sessions.items():
                 row[k].append(images_per_second(s, x, args.iters))
         report["images_per_second"][batch] = {k: max(v) for k, v in row.items()}

@@ -13,6 +13,10 @@
 //!   preprocessing says), output [`OUTPUT`] `[batch, num_classes]` (logits, before softmax).
 //!   `batch` and `H, W` are fixed numbers or the symbols `batch`, `height`, `width`.
 //!
+//! The graph is written from the model's structure rather than traced: the experimental
+//! exporter of `burn-onnx` 0.22 (feature `export`) records one forward pass at a fixed input
+//! shape (no dynamic batch or size) and has no lowering of clamp (ReLU6).
+//!
 //! `metadata_props` name the input and output with their shapes and, from
 //! [`OnnxOptions::with_weight_set`], the model, the weight set and its preprocessing:
 //!

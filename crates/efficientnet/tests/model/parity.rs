@@ -23,7 +23,7 @@ pub fn fixture(name: &str) -> PathBuf {
 
 /// The folder the parity cases are read from: `$EFFICIENTNET_FIXTURES` (full size) or the
 /// committed reduced-size `tests/fixtures/`.
-fn parity_fixture(name: &str) -> PathBuf {
+pub fn parity_fixture(name: &str) -> PathBuf {
     match std::env::var_os("EFFICIENTNET_FIXTURES") {
         Some(dir) => PathBuf::from(dir).join(name),
         None => fixture(name),
