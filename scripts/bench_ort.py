@@ -97,8 +97,8 @@ def main():
     torch.manual_seed(0)
     model = getattr(torchvision.models, args.model)(weights=None).eval()
     randomize_batchnorm(model)
-    size = {"efficientnet_b0": 224, "efficientnet_b1": 240, "efficientnet_b2": 288,
-            "efficientnet_b3": 300}.get(args.model, 224)
+    # The evaluation crop of torchvision's default weights (read from the enum, no download).
+    size = torchvision.models.get_model_weights(args.model).DEFAULT.transforms().crop_size[0]
     theirs, ours, weights = out / "torchvision.onnx", out / "ours.onnx", out / "weights.safetensors"
     export_torchvision(model, theirs, size)
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(weights))

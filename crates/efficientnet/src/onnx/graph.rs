@@ -168,10 +168,21 @@ impl GraphWriter {
             ints("dilations", &conv.dilation),
             int("group", conv.groups as i64),
         ];
-        let out_size = match size {
-            Some([h, w]) => {
-                let options = conv_options(conv, [1, 1, h, w]);
-                let [(top, bottom), (left, right)] = options.padding;
+        let pads = match (size, &conv.padding) {
+            // TF "SAME" depends on the input size, unknown here: the runtime computes it.
+            (None, PaddingConfig2d::Same) => None,
+            // Explicit and valid pads do not depend on it.
+            (size, _) => {
+                let [h, w] = size.unwrap_or([1, 1]);
+                Some(conv_options(conv, [1, 1, h, w]).padding)
+            }
+        };
+        let out_size = match pads {
+            None => {
+                attributes.push(string("auto_pad", "SAME_UPPER"));
+                None
+            }
+            Some([(top, bottom), (left, right)]) => {
                 attributes.push(ints("pads", &[top, left, bottom, right]));
                 let out =
                     |len: usize, (before, after): (usize, usize), k: usize, s: usize, d: usize| {
@@ -179,20 +190,12 @@ impl GraphWriter {
                     };
                 let [sh, sw] = conv.stride;
                 let [dh, dw] = conv.dilation;
-                Some([
-                    out(h, (top, bottom), kh, sh, dh),
-                    out(w, (left, right), kw, sw, dw),
-                ])
-            }
-            None => {
-                attributes.push(match conv.padding {
-                    PaddingConfig2d::Same => string("auto_pad", "SAME_UPPER"),
-                    PaddingConfig2d::Valid => ints("pads", &[0; 4]),
-                    PaddingConfig2d::Explicit(top, left, bottom, right) => {
-                        ints("pads", &[top, left, bottom, right])
-                    }
-                });
-                None
+                size.map(|[h, w]| {
+                    [
+                        out(h, (top, bottom), kh, sh, dh),
+                        out(w, (left, right), kw, sw, dw),
+                    ]
+                })
             }
         };
         let mut inputs = vec![

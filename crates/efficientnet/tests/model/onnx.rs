@@ -12,7 +12,7 @@ use tract_onnx::prelude::{
 };
 
 use super::device;
-use super::parity::{CASES, load_on, parity_fixture};
+use super::parity::{CASES, load_on, parity_fixture, relative_error};
 
 /// The case's model and its fixture input `[1, 3, H, W]` (the full-size set's with
 /// `EFFICIENTNET_FIXTURES`, as the parity tests).
@@ -35,7 +35,7 @@ fn batch_of_three(x: &Tensor<4>) -> Tensor<4> {
 }
 
 /// Runs the ONNX model `bytes` in tract on `x` (shape fixed for the run).
-fn run_in_tract(bytes: &[u8], x: &Tensor<4>) -> Vec<f32> {
+fn run_in_tract(bytes: &[u8], x: &Tensor<4>) -> Tensor<2> {
     let dims = x.dims();
     let values = x.to_data().try_into_vec::<f32>().expect("f32 input");
     let model = tract_onnx::onnx()
@@ -51,34 +51,18 @@ fn run_in_tract(bytes: &[u8], x: &Tensor<4>) -> Vec<f32> {
     let outputs: TVec<_> = model
         .run(tvec![input.into()])
         .expect("tract runs the graph");
-    outputs[0]
-        .to_plain_array_view::<f32>()
-        .expect("f32 logits")
-        .iter()
-        .copied()
-        .collect()
-}
-
-/// max |tract - ours| / (max(ours) - min(ours)).
-fn relative_error(theirs: &[f32], ours: &Tensor<2>) -> f32 {
-    let ours = ours.to_data().try_into_vec::<f32>().expect("f32 logits");
-    assert_eq!(theirs.len(), ours.len(), "logit count");
-    let (min, max) = ours
-        .iter()
-        .fold((f32::MAX, f32::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)));
-    let diff = theirs
-        .iter()
-        .zip(&ours)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0, f32::max);
-    diff / (max - min).max(f32::MIN_POSITIVE)
+    let logits = outputs[0].to_plain_array_view::<f32>().expect("f32 logits");
+    let shape = logits.shape().to_vec();
+    let values: Vec<f32> = logits.iter().copied().collect();
+    Tensor::from_data(TensorData::new(values, shape), &x.device())
 }
 
 /// Exports `model` with `options` and checks tract's logits on `x` against ours, to 1e-4 of
 /// their range.
 fn check(name: &str, model: &EfficientNet, options: &OnnxOptions, x: &Tensor<4>) {
     let bytes = to_onnx_bytes(model, options).expect("export");
-    let err = relative_error(&run_in_tract(&bytes, x), &model.forward(x.clone()));
+    // The error as a fraction of our logits' range (`relative_error(theirs, reference)`).
+    let err = relative_error(run_in_tract(&bytes, x), model.forward(x.clone()));
     eprintln!("{name} batch {}: relative error {err:.2e}", x.dims()[0]);
     assert!(
         err <= 1e-4,

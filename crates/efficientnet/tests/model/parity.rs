@@ -89,7 +89,7 @@ fn full_size_config(case: &str) -> EfficientNetConfig {
 }
 
 /// max |ours - theirs| / (max(theirs) - min(theirs)).
-fn relative_error<const D: usize>(ours: Tensor<D>, theirs: Tensor<D>) -> f32 {
+pub fn relative_error<const D: usize>(ours: Tensor<D>, theirs: Tensor<D>) -> f32 {
     assert_eq!(ours.dims(), theirs.dims());
     let range =
         theirs.clone().max().into_scalar::<f32>() - theirs.clone().min().into_scalar::<f32>();
