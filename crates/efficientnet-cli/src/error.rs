@@ -56,6 +56,9 @@ pub enum CliError {
     /// The device failed while running queued work.
     #[error("device: {0:?}")]
     Device(#[from] ExecutionError),
+    /// The server could not start or stopped on an error (address in use, say).
+    #[error("serve: {0}")]
+    Serve(String),
     /// A report that could not be written as JSON.
     #[error(transparent)]
     Json(#[from] serde_json::Error),

@@ -11,6 +11,7 @@ mod model_args;
 mod npy;
 mod onnx_export;
 mod predict;
+mod serve;
 mod train_cmd;
 
 use std::process::ExitCode;
@@ -60,6 +61,9 @@ enum Command {
     Train(Box<train_cmd::TrainArgs>),
     /// Images/s of inference or a training step (median after warm-up) and peak memory.
     Bench(bench::BenchArgs),
+    /// HTTP inference server: `POST /v1/classify`, a web page at `/`, `/healthz`, `/metrics`;
+    /// dynamic batching, bounded queue and body size, graceful shutdown on Ctrl-C / SIGTERM.
+    Serve(Box<serve::ServeArgs>),
 }
 
 /// Runs the subcommand on the device `--device` names, or the preferred compiled-in one.
@@ -79,6 +83,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Export(args) => convert::export(args, &device),
         Command::Train(args) => train_cmd::run(*args, &device),
         Command::Bench(args) => bench::run(args, &device, &device_arg.to_string()),
+        Command::Serve(args) => serve::run(*args, &device),
     }
 }
 

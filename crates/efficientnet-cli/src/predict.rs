@@ -38,12 +38,15 @@ pub struct PredictArgs {
     json: bool,
 }
 
-/// One class of an image's top k.
+/// One class of an image's top k (as `predict --json` and `serve` write it).
 #[derive(Debug, Serialize)]
-struct Prediction {
-    class: usize,
-    label: String,
-    probability: f32,
+pub struct Prediction {
+    /// Class index.
+    pub class: usize,
+    /// ImageNet label, or `class {index}` for another number of classes.
+    pub label: String,
+    /// Softmax probability.
+    pub probability: f32,
 }
 
 /// An image's top-k classes.
@@ -178,7 +181,7 @@ fn predict_images<I>(
 }
 
 /// The `k` most probable classes of one image's probabilities.
-fn top_predictions(row: &[f32], k: usize, num_classes: usize) -> Vec<Prediction> {
+pub fn top_predictions(row: &[f32], k: usize, num_classes: usize) -> Vec<Prediction> {
     top_k(row, k)
         .into_iter()
         .map(|class| Prediction {

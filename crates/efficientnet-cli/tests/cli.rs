@@ -5,13 +5,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::{TINY_TRAIN, bin, scratch, text};
-
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/fixtures")
-        .join(name)
-}
+use common::{TINY_TRAIN, bin, fixture, random_lite0, scratch, text};
 
 fn run(args: &[&str]) -> Output {
     bin().args(args).output().expect("binary runs")
@@ -255,20 +249,6 @@ fn train_resumes_with_the_saved_config() {
         ]),
         "--pretrained",
     );
-}
-
-/// A full-size, randomly initialised Lite0 written as a timm-layout file `name` in the
-/// scratch folder; its path.
-fn random_lite0(name: &str) -> String {
-    let path = scratch(name);
-    use efficientnet::EfficientNetConfig;
-    use efficientnet::weights::{Layout, Precision, export_safetensors};
-    let device = burn::tensor::Device::flex();
-    let model = EfficientNetConfig::from_name("tf_efficientnet_lite0")
-        .expect("model")
-        .init(&device);
-    export_safetensors(&model, Layout::Timm, &path, Precision::F32).expect("export");
-    path.to_str().expect("utf-8 path").to_owned()
 }
 
 /// The images of the eval tests and the ImageNet class each is filed under.

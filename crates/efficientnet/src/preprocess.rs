@@ -215,34 +215,70 @@ pub const MAX_FILE_BYTES: u64 = 512 << 20;
 /// a bad chunk CRC) are refused as Pillow refuses them ("image file is truncated"), where the
 /// decoders alone would fill in the missing part.
 pub fn load_image(path: &Path) -> Result<DynamicImage> {
-    let fail = |reason: String| Error::Image {
+    let bytes = read_bounded(path)?;
+    // The extension first, as `ImageReader::open` does; the content's signature wins.
+    let hint = ImageFormat::from_path(path).ok();
+    decode(bytes, hint).map_err(|reason| Error::Image {
         path: path.to_path_buf(),
         reason,
+    })
+}
+
+/// Decodes an image held in memory (an HTTP upload, say) as [`load_image`] decodes a file,
+/// with the same limits and the same refusal of truncated files; the format comes from the
+/// content. `name` stands for the bytes in the error (`Error::Image`'s `path`).
+///
+/// ```
+/// use efficientnet::preprocess::decode_image;
+///
+/// let mut png = Vec::new();
+/// image::RgbImage::from_pixel(4, 3, image::Rgb([1, 2, 3]))
+///     .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)?;
+/// assert_eq!(decode_image(png.clone(), "upload")?.width(), 4);
+///
+/// let err = decode_image(png[..png.len() - 12].to_vec(), "upload").unwrap_err();
+/// assert!(err.to_string().starts_with("upload: cannot read image"), "{err}");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn decode_image(bytes: Vec<u8>, name: &str) -> Result<DynamicImage> {
+    let fail = |reason: String| Error::Image {
+        path: name.into(),
+        reason,
     };
-    let bytes = read_bounded(path)?;
-    integrity::check_complete(&bytes).map_err(fail)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(fail(format!(
+            "{} MiB, over the limit of {} MiB",
+            bytes.len() >> 20,
+            MAX_FILE_BYTES >> 20
+        )));
+    }
+    decode(bytes, None).map_err(fail)
+}
+
+/// The decoding shared by [`load_image`] and [`decode_image`]: integrity check, format from
+/// the content (after `hint`), limits, EXIF orientation; the reason when it fails.
+fn decode(bytes: Vec<u8>, hint: Option<ImageFormat>) -> std::result::Result<DynamicImage, String> {
+    if bytes.is_empty() {
+        return Err("the file is empty".into());
+    }
+    integrity::check_complete(&bytes)?;
     let mut reader = ImageReader::new(Cursor::new(bytes));
-    // The extension first, as `ImageReader::open` does; the content's signature wins.
-    if let Ok(format) = ImageFormat::from_path(path) {
+    if let Some(format) = hint {
         reader.set_format(format);
     }
-    let mut reader = reader
-        .with_guessed_format()
-        .map_err(|e| fail(e.to_string()))?;
+    let mut reader = reader.with_guessed_format().map_err(|e| e.to_string())?;
     let mut limits = Limits::default();
     limits.max_alloc = Some(MAX_DECODED_BYTES);
     limits.max_image_width = Some(MAX_IMAGE_SIDE);
     limits.max_image_height = Some(MAX_IMAGE_SIDE);
     reader.limits(limits);
     if reader.format().is_none() {
-        return Err(fail(
-            "not a recognised image format (JPEG, PNG or WebP)".into(),
-        ));
+        return Err("not a recognised image format (JPEG, PNG or WebP)".into());
     }
-    let mut decoder = reader.into_decoder().map_err(|e| fail(e.to_string()))?;
-    check_claimed_size(&decoder).map_err(fail)?;
-    let orientation = decoder.orientation().map_err(|e| fail(e.to_string()))?;
-    let mut image = DynamicImage::from_decoder(decoder).map_err(|e| fail(e.to_string()))?;
+    let mut decoder = reader.into_decoder().map_err(|e| e.to_string())?;
+    check_claimed_size(&decoder)?;
+    let orientation = decoder.orientation().map_err(|e| e.to_string())?;
+    let mut image = DynamicImage::from_decoder(decoder).map_err(|e| e.to_string())?;
     image.apply_orientation(orientation);
     Ok(image)
 }

@@ -18,6 +18,29 @@ pub fn scratch(name: &str) -> PathBuf {
     path
 }
 
+/// The file `name` under the repository's `tests/fixtures/`.
+#[allow(dead_code)] // not every test binary reads fixtures
+pub fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures")
+        .join(name)
+}
+
+/// A full-size, randomly initialised Lite0 written as a timm-layout file `name` in the
+/// scratch folder; its path.
+#[allow(dead_code)] // not every test binary needs a model
+pub fn random_lite0(name: &str) -> String {
+    use efficientnet::EfficientNetConfig;
+    use efficientnet::weights::{Layout, Precision, export_safetensors};
+    let path = scratch(name);
+    let device = burn::tensor::Device::flex();
+    let model = EfficientNetConfig::from_name("tf_efficientnet_lite0")
+        .expect("model")
+        .init(&device);
+    export_safetensors(&model, Layout::Timm, &path, Precision::F32).expect("export");
+    path.to_str().expect("utf-8 path").to_owned()
+}
+
 /// Captured output as text.
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -25,6 +48,7 @@ pub fn text(bytes: &[u8]) -> String {
 
 /// `train` on a tiny model (B0 at width 0.25, depth 0.34, 32 px) and the built-in synthetic
 /// images; tests add the data sizes, epochs, workers and `--out`.
+#[allow(dead_code)] // not every test binary trains
 pub const TINY_TRAIN: [&str; 11] = [
     "train",
     "--width",
