@@ -10,6 +10,8 @@
 //!   image decoder (nightly + cargo-fuzz).
 //! * `cargo xtask gpu-check` — on a GPU machine with Vulkan: the backend suite on wgpu, then B0
 //!   inference and training (f32, bf16, f16) timings, in one JSON report.
+//! * `cargo xtask loadtest [--model M] [--requests N]` — `efficientnet serve` (release build) on
+//!   loopback at 1, 8 and 32 concurrent clients, batching on and off: requests/s, p50, p99.
 //! * `cargo xtask test-slow` — the `#[ignore]`d tests (full-size variants such as B8), which CI skips.
 //! * `cargo xtask parity` — regenerates the PyTorch fixtures, runs the parity tests, exports every
 //!   case from Rust and loads it back in PyTorch with `strict=True` (needs Python with
@@ -21,6 +23,7 @@ mod bench;
 mod docs;
 mod fuzz;
 mod gpu_check;
+mod loadtest;
 mod markers;
 mod parity;
 mod process;
@@ -108,6 +111,16 @@ enum Task {
         #[arg(long, default_value = "wgpu")]
         device: String,
     },
+    /// Load test of `efficientnet serve` (release build, loopback only): requests/s and p50/p99
+    /// latency at 1, 8 and 32 concurrent clients, with batching on and off.
+    Loadtest {
+        /// Model served (random weights).
+        #[arg(long, default_value = "efficientnet_b0")]
+        model: String,
+        /// Requests per measurement.
+        #[arg(long, default_value_t = 192, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        requests: u32,
+    },
     /// Run the slow `#[ignore]`d tests (full-size B8 and friends).
     TestSlow {
         /// Extra arguments for the test binaries (e.g. a test name filter).
@@ -147,6 +160,7 @@ fn main() -> ExitCode {
             iters,
             repeats,
         } => bench::bench(&cargo, vs_torch.then_some(python.as_str()), iters, repeats),
+        Task::Loadtest { model, requests } => loadtest::loadtest(&cargo, &model, requests as usize),
         Task::TestSlow { rest } => run(Command::new(cargo)
             .args(["test", "--workspace", "--", "--ignored"])
             .args(rest)),

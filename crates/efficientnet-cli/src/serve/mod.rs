@@ -51,8 +51,8 @@ pub struct ServeArgs {
     /// Largest request body, in MiB (413 beyond it).
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=512))]
     max_body_mib: u64,
-    /// Longest time a request may take, in milliseconds, reading to answer (408 while reading
-    /// the body, 503 after).
+    /// Longest time, in milliseconds, for reading a request's body (else 408) and again for
+    /// answering from it (else 503).
     #[arg(long, default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(1..))]
     timeout_ms: u64,
     /// Decoding threads [default: the number of cores].

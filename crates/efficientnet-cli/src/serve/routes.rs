@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use axum::Json;
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{DefaultBodyLimit, Query, Request, State};
 use axum::http::header::{CONTENT_TYPE, RETRY_AFTER};
@@ -131,14 +132,7 @@ async fn classify(
             state.max_in_flight
         ))
     })?;
-    let probs = tokio::time::timeout(state.timeout, answer(&state, request))
-        .await
-        .map_err(|_| {
-            ApiError::busy(format!(
-                "no answer within {} ms; the server is overloaded",
-                state.timeout.as_millis()
-            ))
-        })??;
+    let probs = answer(&state, request).await?;
     Ok(Json(Classified {
         predictions: top_predictions(&probs, k, state.num_classes),
         model: state.model.clone(),
@@ -146,12 +140,25 @@ async fn classify(
     }))
 }
 
-/// Reads, decodes and queues `request`'s image; its probabilities.
+/// Reads, decodes and queues `request`'s image; its probabilities. Reading the body and
+/// answering from it each get `--timeout-ms`: `408` when the body is slower, `503` after.
 async fn answer(state: &AppState, request: Request) -> Result<Vec<f32>, ApiError> {
     let read = upload::image_bytes(request, state.max_body);
     let bytes = tokio::time::timeout(state.timeout, read)
         .await
         .map_err(|_| ApiError::new(StatusCode::REQUEST_TIMEOUT, "the body arrived too slowly"))??;
+    tokio::time::timeout(state.timeout, classify_bytes(state, bytes))
+        .await
+        .map_err(|_| {
+            ApiError::busy(format!(
+                "no answer within {} ms; the server is overloaded",
+                state.timeout.as_millis()
+            ))
+        })?
+}
+
+/// Decodes and queues one image's bytes; its probabilities.
+async fn classify_bytes(state: &AppState, bytes: Bytes) -> Result<Vec<f32>, ApiError> {
     let input = upload::preprocess(bytes, state.transform.clone()).await?;
     let (reply, answer) = oneshot::channel();
     state

@@ -1,7 +1,8 @@
 //! The web page in a real browser: Debian's Chromium, headless, driven over the DevTools
 //! protocol. Skipped (with a note) where Chromium is not installed, unless
 //! `EFFICIENTNET_REQUIRE_BROWSER=1` (CI sets it and installs Chromium), where it fails.
-//! `EFFICIENTNET_SCREENSHOT=FILE.png` also saves a screenshot of the answered page.
+//! `EFFICIENTNET_SCREENSHOT=FILE.png` also saves a screenshot of the answered page (of the
+//! model `EFFICIENTNET_SERVE_MODEL` with `EFFICIENTNET_SERVE_WEIGHTS`, where both are set).
 
 use std::ffi::OsStr;
 use std::path::PathBuf;
@@ -57,7 +58,14 @@ fn the_page_classifies_an_upload_in_chromium() {
         eprintln!("skipped: no Chromium at /usr/bin/chromium (apt-get install chromium)");
         return;
     };
-    let server = Server::start(&[]);
+    // The README's screenshot serves real weights: EFFICIENTNET_SERVE_MODEL and _WEIGHTS.
+    let server = match (
+        std::env::var("EFFICIENTNET_SERVE_MODEL"),
+        std::env::var("EFFICIENTNET_SERVE_WEIGHTS"),
+    ) {
+        (Ok(model), Ok(weights)) => Server::start_with(&model, &weights, &[]),
+        _ => Server::start(&[]),
+    };
     // Chromium cannot read a path with `..` in it.
     let photo = fixture("images/chelsea.jpg")
         .canonicalize()

@@ -129,3 +129,23 @@ fn raw_request(server: &Server, request: &str) -> (u16, String) {
         .unwrap_or(0);
     (status, reply)
 }
+
+#[test]
+fn a_body_slower_than_the_timeout_gets_408() {
+    let server = Server::start(&["--timeout-ms", "500"]);
+    let addr = server.base.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    let head = "POST /v1/classify HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\n";
+    stream.write_all(head.as_bytes()).expect("write");
+    stream.write_all(&[0xFF, 0xD8, 0xFF]).expect("write"); // and then nothing
+    let mut reply = vec![0u8; 4096];
+    let n = stream.read(&mut reply).expect("an answer before the read timeout");
+    let reply = String::from_utf8_lossy(&reply[..n]);
+    assert!(reply.starts_with("HTTP/1.1 408"), "{reply}");
+    assert!(reply.contains("too slowly"), "{reply}");
+    let good = post(&server.url("/v1/classify"), &fixture_bytes("images/coffee.jpg"));
+    assert_eq!(good.status, 200, "{}", good.body);
+}

@@ -38,8 +38,13 @@ pub struct Server {
 impl Server {
     /// Starts the server on the random Lite0 with `extra` flags; returns once it listens.
     pub fn start(extra: &[&str]) -> Server {
+        Self::start_with(MODEL, weights(), extra)
+    }
+
+    /// Starts the server on `model` with `weights` and `extra` flags.
+    pub fn start_with(model: &str, weights: &str, extra: &[&str]) -> Server {
         let mut child = bin()
-            .args(["serve", "--model", MODEL, "--weights", weights()])
+            .args(["serve", "--model", model, "--weights", weights])
             .args(["--addr", "127.0.0.1:0"])
             .args(extra)
             .stdout(Stdio::null())
