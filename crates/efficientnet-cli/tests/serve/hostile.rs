@@ -142,10 +142,15 @@ fn a_body_slower_than_the_timeout_gets_408() {
     stream.write_all(head.as_bytes()).expect("write");
     stream.write_all(&[0xFF, 0xD8, 0xFF]).expect("write"); // and then nothing
     let mut reply = vec![0u8; 4096];
-    let n = stream.read(&mut reply).expect("an answer before the read timeout");
+    let n = stream
+        .read(&mut reply)
+        .expect("an answer before the read timeout");
     let reply = String::from_utf8_lossy(&reply[..n]);
     assert!(reply.starts_with("HTTP/1.1 408"), "{reply}");
     assert!(reply.contains("too slowly"), "{reply}");
-    let good = post(&server.url("/v1/classify"), &fixture_bytes("images/coffee.jpg"));
+    let good = post(
+        &server.url("/v1/classify"),
+        &fixture_bytes("images/coffee.jpg"),
+    );
     assert_eq!(good.status, 200, "{}", good.body);
 }
