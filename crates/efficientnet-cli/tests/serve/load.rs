@@ -63,14 +63,15 @@ fn two_hundred_concurrent_requests_are_batched_and_all_answered() {
 
 #[test]
 fn a_full_server_answers_503_with_retry_after() {
-    // Two requests fill it; a 64-image batch that never fills keeps them waiting 3 s.
+    // Two requests fill it; a 64-image batch that never fills keeps them waiting 10 s (long,
+    // so that a loaded machine still queues both before the batch goes).
     let server = Server::start(&[
         "--max-in-flight",
         "2",
         "--max-batch",
         "64",
         "--max-wait-ms",
-        "3000",
+        "10000",
     ]);
     let url = server.url("/v1/classify");
     let photo = [Arc::new(fixture_bytes("images/coffee.jpg"))];
@@ -92,7 +93,8 @@ fn a_full_server_answers_503_with_retry_after() {
 
 #[test]
 fn sigterm_finishes_every_accepted_request_and_exits_0() {
-    let server = Server::start(&["--max-batch", "64", "--max-wait-ms", "1500"]);
+    // All 8 wait in the queue (10 s for a 64-image batch) when SIGTERM comes.
+    let server = Server::start(&["--max-batch", "64", "--max-wait-ms", "10000"]);
     let url = server.url("/v1/classify");
     let photo = [Arc::new(fixture_bytes("images/chelsea.jpg"))];
     let accepted = concurrent(&url, &photo, 8);
