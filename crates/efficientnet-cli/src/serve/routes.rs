@@ -7,7 +7,7 @@ use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{DefaultBodyLimit, Query, Request, State};
+use axum::extract::{Query, Request, State};
 use axum::http::header::{CONTENT_TYPE, RETRY_AFTER};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
@@ -24,7 +24,7 @@ use crate::predict::{Prediction, top_predictions};
 /// The web page: one self-contained HTML file.
 const PAGE: &str = include_str!("page.html");
 
-/// The routes, with the body limit and the metrics middleware.
+/// The routes, with the metrics middleware (the body limit is `upload::image_bytes`'s).
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/", get(page))
@@ -33,7 +33,6 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/classify", post(classify))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(state.max_body))
         .layer(middleware::from_fn_with_state(state.clone(), record))
         .with_state(state)
 }
