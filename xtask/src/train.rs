@@ -149,7 +149,8 @@ pub fn train(cargo: &str, backend: &str, rest: Vec<String>) -> Result<(), String
     let mut cmd = Command::new(cargo);
     cmd.args(["run", "-p", "efficientnet-cli"]);
     if !backend.default_feature {
-        cmd.args(["--no-default-features", "--features", backend.feature]);
+        let features = format!("{},remote", backend.feature);
+        cmd.args(["--no-default-features", "--features", &features]);
     }
     cmd.arg("--");
     if flag_values(&rest, "--device").is_empty() {

@@ -59,6 +59,9 @@ pub enum CliError {
     /// The server could not start or stopped on an error (address in use, say).
     #[error("serve: {0}")]
     Serve(String),
+    /// A remote worker that cannot be reached, served or kept (`worker`, `train --devices ws://`).
+    #[error("{0}")]
+    Remote(String),
     /// A report that could not be written as JSON.
     #[error(transparent)]
     Json(#[from] serde_json::Error),

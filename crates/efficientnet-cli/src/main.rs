@@ -7,12 +7,15 @@ mod device;
 mod error;
 mod eval;
 mod info;
+mod lost_worker;
 mod model_args;
 mod npy;
 mod onnx_export;
 mod predict;
+mod remote;
 mod serve;
 mod train_cmd;
+mod worker;
 
 use std::process::ExitCode;
 
@@ -64,6 +67,9 @@ enum Command {
     /// HTTP inference server: `POST /v1/classify`, a web page at `/`, `/healthz`, `/metrics`;
     /// dynamic batching, bounded queue and body size, graceful shutdown on Ctrl-C / SIGTERM.
     Serve(Box<serve::ServeArgs>),
+    /// Serve this machine's `--device` to `train --devices ws://HOST:PORT` on another machine
+    /// (Burn's remote backend over WebSocket) until Ctrl-C / SIGTERM.
+    Worker(worker::WorkerArgs),
 }
 
 /// Runs the subcommand on the device `--device` names, or the preferred compiled-in one.
@@ -84,6 +90,7 @@ fn run(cli: Cli) -> Result<(), CliError> {
         Command::Train(args) => train_cmd::run(*args, &device),
         Command::Bench(args) => bench::run(args, &device, &device_arg.to_string()),
         Command::Serve(args) => serve::run(*args, &device),
+        Command::Worker(args) => worker::run(args, &device, &device_arg.to_string()),
     }
 }
 

@@ -9,8 +9,9 @@ use burn::tensor::Device;
 use clap::Args;
 use efficientnet_train::{DataParallel, TrainConfig};
 
-use crate::device::DeviceArg;
 use crate::error::CliError;
+use crate::lost_worker::catch_lost_worker;
+use crate::remote::TrainDevice;
 
 /// Arguments of `train`.
 #[derive(Debug, Args)]
@@ -24,11 +25,12 @@ pub struct TrainArgs {
     /// Data-loading threads (help text: [`workers_help`]).
     #[arg(long, help = workers_help())]
     workers: Option<usize>,
-    /// Data parallel over these devices, e.g. `cuda:0,cuda:1` or `wgpu:0,wgpu:1`; the first
-    /// holds the optimizer and runs validation. --batch-size is the global batch (split
-    /// evenly); the learning rate is the one for that global batch.
+    /// Data parallel over these devices, e.g. `cuda:0,cuda:1`, `wgpu:0,wgpu:1`, or workers on
+    /// other machines `ws://10.0.0.2:3000,ws://10.0.0.3:3000` (each an `efficientnet worker`);
+    /// the first holds the optimizer and runs validation. --batch-size is the global batch
+    /// (split evenly); the learning rate is the one for that global batch.
     #[arg(long, value_delimiter = ',', num_args = 1..)]
-    devices: Vec<DeviceArg>,
+    devices: Vec<TrainDevice>,
     /// Output folder: checkpoints, logs, config.json, metrics.csv, summary.json, model.bpk.
     #[arg(long)]
     out: PathBuf,
@@ -87,7 +89,16 @@ impl TrainArgs {
             }
             return Ok(vec![device.clone()]);
         }
-        if ddp && !self.devices.iter().all(DeviceArg::supports_ddp) {
+        if let Some(TrainDevice::Remote(first)) = self.devices.first() {
+            return Err(CliError::Usage(format!(
+                "--devices: the first device must be one of this machine's (flex, cuda:0, \
+                 wgpu:0), not the worker {first}: it holds the optimizer and receives every \
+                 worker's gradients, and with a worker in that place Burn 0.22.1's \
+                 multi-device step stops at its first step (the worker's session panics \
+                 \"Should have handle for tensor\"); for example --devices flex,{first}"
+            )));
+        }
+        if ddp && !self.devices.iter().all(TrainDevice::supports_ddp) {
             return Err(CliError::Usage(format!(
                 "--ddp needs CUDA devices (Burn all-reduces with NCCL only), got --devices {}; \
                  drop --ddp to use the multi-device strategy, which runs on any backend",
@@ -98,11 +109,22 @@ impl TrainArgs {
                     .join(",")
             )));
         }
-        Ok(self
-            .devices
+        self.devices.iter().map(TrainDevice::device).collect()
+    }
+}
+
+impl TrainArgs {
+    /// Whether a device of `--devices` is a remote worker.
+    fn has_workers(&self) -> bool {
+        self.devices
             .iter()
-            .map(DeviceArg::device)
-            .collect::<Result<_, _>>()?)
+            .any(|d| matches!(d, TrainDevice::Remote(_)))
+    }
+
+    /// The flags `--resume` needs besides `--out`: this run's `--devices`.
+    fn resume_flags(&self) -> String {
+        let devices: Vec<_> = self.devices.iter().map(ToString::to_string).collect();
+        format!("--devices {}", devices.join(","))
     }
 }
 
@@ -110,7 +132,19 @@ impl TrainArgs {
 pub fn run(args: TrainArgs, device: &Device) -> Result<(), CliError> {
     let config = args.config()?;
     let devices = args.devices(device)?;
-    let summary = efficientnet_train::train_on(&config, &args.out, &devices, args.resume)?;
+    let train = || {
+        Ok(efficientnet_train::train_on(
+            &config,
+            &args.out,
+            &devices,
+            args.resume,
+        )?)
+    };
+    let summary = if args.has_workers() {
+        catch_lost_worker(&args.out, &args.resume_flags(), train)?
+    } else {
+        train()?
+    };
     println!(
         "done: {} epochs, validation top-1 {:.1}% (best {:.1}% at epoch {}), top-5 {:.1}%, \
          {:.1} images/s, {:.0} s; model in {}, summary in {}",

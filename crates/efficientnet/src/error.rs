@@ -129,7 +129,7 @@ impl WeightMismatch {
 impl fmt::Display for WeightMismatch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         const SHOWN: usize = 12;
-        let list = |f: &mut fmt::Formatter<'_>, what: &str, items: Vec<String>| {
+        let list = |f: &mut fmt::Formatter<'_>, what: &str, items: Vec<String>| -> fmt::Result {
             if items.is_empty() {
                 return Ok(());
             }
