@@ -2,8 +2,8 @@
 # What training over `efficientnet worker` processes costs, measured on one machine: images/s
 # of B0 on one local device, on three local devices (Burn's multi-device strategy in one
 # process), and on this machine's device plus two workers on loopback; and the bytes each
-# worker process reads and writes per training step (from /proc/PID/io, so every byte its
-# WebSocket connections carried).
+# worker's WebSocket connections carry per training step (the bytes the loopback interface
+# moved during the run, from /proc/net/dev: run it on an otherwise quiet machine).
 #
 # Usage: scripts/remote_overhead.sh [path/to/efficientnet] [image-size]
 # (default: the dev-profile binary in $CARGO_TARGET_DIR or target/, and 64). Linux only.
@@ -24,7 +24,7 @@ trap cleanup EXIT
 # Starts a worker on a free loopback port; sets URL and PID.
 start_worker() {
     local log=$TMP/worker-$1.log
-    "$BIN" worker --listen 127.0.0.1:0 2>"$log" &
+    "$BIN" worker --listen 127.0.0.1:0 >"$log.out" 2>"$log" &
     PID=$!
     PIDS+=("$PID")
     for _ in $(seq 100); do
@@ -36,9 +36,9 @@ start_worker() {
     exit 1
 }
 
-# Bytes a process has read and written through system calls so far.
-io_bytes() {
-    awk '/^rchar|^wchar/ { s += $2 } END { print s }' "/proc/$1/io"
+# Bytes the loopback interface has received so far (each byte sent over it is received once).
+lo_bytes() {
+    awk -F'[: ]+' '$2 == "lo" { print $3 }' /proc/net/dev
 }
 
 # Runs one epoch of $STEPS steps on $1 (a --devices list, or "" for the default device) and
@@ -56,12 +56,13 @@ train() {
 echo "B0, image $SIZE, global batch $BATCH, $STEPS steps + validation, $(nproc) cores, $BIN"
 echo "1 local device:           $(train "") images/s"
 echo "3 local devices:          $(train flex,flex,flex) images/s"
-start_worker a; A_URL=$URL; A_PID=$PID
-start_worker b; B_URL=$URL; B_PID=$PID
-before_a=$(io_bytes "$A_PID"); before_b=$(io_bytes "$B_PID")
+start_worker a; A_URL=$URL
+start_worker b; B_URL=$URL
+before=$(lo_bytes)
 echo "local + 2 loopback workers: $(train "flex,$A_URL,$B_URL") images/s"
-after_a=$(io_bytes "$A_PID"); after_b=$(io_bytes "$B_PID")
-# Validation runs on the first device only, so the workers' bytes are all training steps.
-awk -v a=$((after_a - before_a)) -v b=$((after_b - before_b)) -v s="$STEPS" 'BEGIN {
-    printf "bytes per step and worker (read + written): %.1f MB, %.1f MB\n", a / s / 1e6, b / s / 1e6
+after=$(lo_bytes)
+# Validation runs on the first device only, so the workers' traffic is the training steps' (and
+# their connection's setup, once).
+awk -v bytes=$((after - before)) -v s="$STEPS" 'BEGIN {
+    printf "over the wire per step and worker (both directions): %.1f MB\n", bytes / s / 2 / 1e6
 }'

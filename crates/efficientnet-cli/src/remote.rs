@@ -118,6 +118,11 @@ impl fmt::Display for TrainDevice {
 }
 
 impl TrainDevice {
+    /// Whether it is a worker's.
+    pub fn is_remote(&self) -> bool {
+        matches!(self, TrainDevice::Remote(_))
+    }
+
     /// Whether Burn's DistributedDataParallel runs on it (local CUDA devices only).
     pub fn supports_ddp(&self) -> bool {
         matches!(self, TrainDevice::Local(device) if device.supports_ddp())

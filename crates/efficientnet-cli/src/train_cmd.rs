@@ -98,6 +98,16 @@ impl TrainArgs {
                  \"Should have handle for tensor\"); for example --devices flex,{first}"
             )));
         }
+        let workers: Vec<_> = self.devices.iter().filter(|d| d.is_remote()).collect();
+        if let [_, second, ..] = workers[..] {
+            return Err(CliError::Usage(format!(
+                "--devices: one worker per run ({second} is a second): with two, Burn 0.22.1's \
+                 workers exchange tensors directly and their sessions fail at random (\
+                 \"Failed to download tensor for transfer\", then \"Should have handle for \
+                 tensor\"), which stops the run or leaves it waiting; train on this machine's \
+                 devices and one worker"
+            )));
+        }
         if ddp && !self.devices.iter().all(TrainDevice::supports_ddp) {
             return Err(CliError::Usage(format!(
                 "--ddp needs CUDA devices (Burn all-reduces with NCCL only), got --devices {}; \
@@ -116,9 +126,7 @@ impl TrainArgs {
 impl TrainArgs {
     /// Whether a device of `--devices` is a remote worker.
     fn has_workers(&self) -> bool {
-        self.devices
-            .iter()
-            .any(|d| matches!(d, TrainDevice::Remote(_)))
+        self.devices.iter().any(TrainDevice::is_remote)
     }
 
     /// The flags `--resume` needs besides `--out`: this run's `--devices`.

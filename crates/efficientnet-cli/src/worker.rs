@@ -41,9 +41,24 @@ pub fn run(args: WorkerArgs, device: &Device, device_name: &str) -> Result<()> {
 #[cfg(feature = "remote")]
 fn serve(listener: TcpListener, device: &Device) -> Result<()> {
     use burn::server::{RemoteServer, WebSocketTransport};
+    install_log();
     RemoteServer::new([device.clone()])
         .serve(WebSocketTransport::from_listener(listener))
         .map_err(|e| CliError::Remote(format!("worker stopped: {e}")))
+}
+
+/// The worker's log on stderr: warnings and errors (a client that went away, a session that
+/// failed), or what `RUST_LOG` asks for (`RUST_LOG=info` shows every transfer). Installed
+/// before Burn's server would install its own, which logs every tensor at info level.
+#[cfg(feature = "remote")]
+fn install_log() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
 }
 
 #[cfg(not(feature = "remote"))]
