@@ -25,10 +25,10 @@ pub struct TrainArgs {
     /// Data-loading threads (help text: [`workers_help`]).
     #[arg(long, help = workers_help())]
     workers: Option<usize>,
-    /// Data parallel over these devices, e.g. `cuda:0,cuda:1`, `wgpu:0,wgpu:1`, or workers on
-    /// other machines `ws://10.0.0.2:3000,ws://10.0.0.3:3000` (each an `efficientnet worker`);
-    /// the first holds the optimizer and runs validation. --batch-size is the global batch
-    /// (split evenly); the learning rate is the one for that global batch.
+    /// Data parallel over these devices, e.g. `cuda:0,cuda:1`, `wgpu:0,wgpu:1`, and at most one
+    /// worker on another machine, `cuda:0,ws://10.0.0.2:3000` (an `efficientnet worker`); the
+    /// first, one of this machine's, holds the optimizer and runs validation. --batch-size is
+    /// the global batch (split evenly); the learning rate is the one for that global batch.
     #[arg(long, value_delimiter = ',', num_args = 1..)]
     devices: Vec<TrainDevice>,
     /// Output folder: checkpoints, logs, config.json, metrics.csv, summary.json, model.bpk.
