@@ -32,8 +32,8 @@ pub fn run(args: WorkerArgs, device: &Device, device_name: &str) -> Result<()> {
         );
     }
     eprintln!(
-        "worker: serving {device_name} at ws://{local} (train with --devices ws://{local}; \
-         Ctrl-C stops)"
+        "worker: serving {device_name} at ws://{local} (on the coordinator: train --devices \
+         DEVICE,ws://{local}; Ctrl-C stops)"
     );
     serve(listener, device)
 }
