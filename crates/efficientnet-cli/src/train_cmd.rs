@@ -112,18 +112,18 @@ impl TrainArgs {
             return Err(CliError::Usage(format!(
                 "--ddp needs CUDA devices (Burn all-reduces with NCCL only), got --devices {}; \
                  drop --ddp to use the multi-device strategy, which runs on any backend",
-                self.devices
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(",")
+                self.device_list()
             )));
         }
         self.devices.iter().map(TrainDevice::device).collect()
     }
-}
 
-impl TrainArgs {
+    /// `--devices` as given: `flex,ws://10.0.0.2:3000`.
+    fn device_list(&self) -> String {
+        let devices: Vec<_> = self.devices.iter().map(ToString::to_string).collect();
+        devices.join(",")
+    }
+
     /// Whether a device of `--devices` is a remote worker.
     fn has_workers(&self) -> bool {
         self.devices.iter().any(TrainDevice::is_remote)
@@ -131,8 +131,7 @@ impl TrainArgs {
 
     /// The flags `--resume` needs besides `--out`: this run's `--devices`.
     fn resume_flags(&self) -> String {
-        let devices: Vec<_> = self.devices.iter().map(ToString::to_string).collect();
-        format!("--devices {}", devices.join(","))
+        format!("--devices {}", self.device_list())
     }
 }
 
