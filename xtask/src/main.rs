@@ -8,8 +8,10 @@
 //!   (release build), side by side with PyTorch (`scripts/bench_torch.py`).
 //! * `cargo xtask fuzz [--seconds S] [weights|image]` — libFuzzer on the weight readers and the
 //!   image decoder (nightly + cargo-fuzz).
-//! * `cargo xtask gpu-check` — on a GPU machine with Vulkan: the backend suite on wgpu, then B0
-//!   inference and training (f32, bf16, f16) timings, in one JSON report.
+//! * `cargo xtask gpu-bundle [--check]` — the GPU check packed in one folder that runs with
+//!   nothing but a Vulkan driver (`run.sh`: the backend suite on wgpu, B0 inference and training
+//!   timings, one JSON report); `--check` runs its short mode here (lavapipe).
+//! * `cargo xtask gpu-check` — the bundle built and its full check run on this machine.
 //! * `cargo xtask loadtest [--model M] [--requests N]` — `efficientnet serve` (release build) on
 //!   loopback at 1, 8 and 32 concurrent clients, batching on and off: requests/s, p50, p99.
 //! * `cargo xtask test-slow` — the `#[ignore]`d tests (full-size variants such as B8), which CI skips.
@@ -20,9 +22,10 @@
 #[path = "../../crates/efficientnet-cli/src/backends.rs"]
 mod backends;
 mod bench;
+mod builds;
 mod docs;
 mod fuzz;
-mod gpu_check;
+mod gpu_bundle;
 mod loadtest;
 mod markers;
 mod parity;
@@ -31,7 +34,7 @@ mod svg;
 mod train;
 mod weight_sets;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 use clap::{Parser, Subcommand};
@@ -100,15 +103,27 @@ enum Task {
         #[arg(value_parser = ["weights", "image"])]
         targets: Vec<String>,
     },
-    /// On a GPU machine with a Vulkan driver: one build, the backend suite on wgpu/Vulkan, then
-    /// B0 inference (batch 64, 256) and training steps (batch 64; f32, bf16, f16) timed with
-    /// `efficientnet bench`; everything in one JSON report.
+    /// Build the GPU check into one folder that runs with nothing but a Vulkan driver: the
+    /// release CLI (flex, wgpu, vulkan), the backend-suite test binary, its fixtures and
+    /// `run.sh` (see the bundle's README.md). Copy the folder to the GPU machine and run
+    /// `./run.sh` there; it writes `gpu-check.json`.
+    GpuBundle {
+        /// The bundle's folder (replaced if it holds an earlier bundle).
+        #[arg(long, default_value = "target/gpu-bundle")]
+        out: PathBuf,
+        /// Then run `run.sh --short` here (Mesa's lavapipe where there is no GPU), writing
+        /// `target/gpu-check-short.json`.
+        #[arg(long)]
+        check: bool,
+    },
+    /// On a machine with a GPU and its Vulkan driver that can also build: the bundle of
+    /// `gpu-bundle`, then its full check run here.
     GpuCheck {
         /// Where the report goes.
         #[arg(long, default_value = "target/gpu-check.json")]
         out: PathBuf,
-        /// The device the timings run on, as `efficientnet --device` spells it.
-        #[arg(long, default_value = "wgpu")]
+        /// The device the timings run on: `vulkan` or `wgpu` (wgpu's default graphics API).
+        #[arg(long, default_value = "vulkan", value_parser = ["vulkan", "wgpu"])]
         device: String,
     },
     /// Load test of `efficientnet serve` (release build, loopback only): requests/s and p50/p99
@@ -138,6 +153,27 @@ fn backend_help() -> String {
     backends::either(&names)
 }
 
+/// `cargo xtask gpu-bundle`: the bundle, then with `check` its short run here.
+fn gpu_bundle(cargo: &str, out: &Path, check: bool) -> Result<(), String> {
+    let out = root().join(out);
+    gpu_bundle::bundle(cargo, &root(), &out)?;
+    if check {
+        let report = root().join("target/gpu-check-short.json");
+        let report = report.to_string_lossy();
+        gpu_bundle::run_bundle(&root(), &out, &["--short", "--out", &report])?;
+    }
+    Ok(())
+}
+
+/// `cargo xtask gpu-check`: the bundle, then its full run here on `device`.
+fn gpu_check(cargo: &str, out: &Path, device: &str) -> Result<(), String> {
+    let bundle = root().join("target/gpu-bundle");
+    gpu_bundle::bundle(cargo, &root(), &bundle)?;
+    let report = root().join(out);
+    let report = report.to_string_lossy();
+    gpu_bundle::run_bundle(&root(), &bundle, &["--out", &report, "--device", device])
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
@@ -150,9 +186,8 @@ fn main() -> ExitCode {
             full,
         } => parity::parity(&cargo, &python, no_regenerate, full),
         Task::Docs => docs::generate(&root()),
-        Task::GpuCheck { out, device } => {
-            gpu_check::run(&cargo, &root(), &root().join(out), &device)
-        }
+        Task::GpuBundle { out, check } => gpu_bundle(&cargo, &out, check),
+        Task::GpuCheck { out, device } => gpu_check(&cargo, &out, &device),
         Task::Fuzz { seconds, targets } => fuzz::fuzz(seconds, targets),
         Task::Bench {
             vs_torch,

@@ -137,6 +137,32 @@ impl TrainDevice {
     }
 }
 
+/// Refuses the placements of workers in `--devices` that Burn 0.22.1's multi-device step cannot
+/// run: a worker as the first device (it would hold the optimizer and receive every gradient)
+/// and a second worker (two workers exchange tensors directly and fail at random).
+pub fn check_placement(devices: &[TrainDevice]) -> Result<()> {
+    if let Some(TrainDevice::Remote(first)) = devices.first() {
+        return Err(CliError::Usage(format!(
+            "--devices: the first device must be one of this machine's (flex, cuda:0, \
+             wgpu:0), not the worker {first}: it holds the optimizer and receives every \
+             worker's gradients, and with a worker in that place Burn 0.22.1's \
+             multi-device step stops at its first step (the worker's session panics \
+             \"Should have handle for tensor\"); for example --devices flex,{first}"
+        )));
+    }
+    let workers: Vec<_> = devices.iter().filter(|d| d.is_remote()).collect();
+    if let [_, second, ..] = workers[..] {
+        return Err(CliError::Usage(format!(
+            "--devices: one worker per run ({second} is a second): with two, Burn 0.22.1's \
+             workers exchange tensors directly and their sessions fail at random (\
+             \"Failed to download tensor for transfer\", then \"Should have handle for \
+             tensor\"), which stops the run or leaves it waiting; train on this machine's \
+             devices and one worker"
+        )));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,7 +11,7 @@ use efficientnet_train::{DataParallel, TrainConfig};
 
 use crate::error::CliError;
 use crate::lost_worker::catch_lost_worker;
-use crate::remote::TrainDevice;
+use crate::remote::{self, TrainDevice};
 
 /// Arguments of `train`.
 #[derive(Debug, Args)]
@@ -89,25 +89,7 @@ impl TrainArgs {
             }
             return Ok(vec![device.clone()]);
         }
-        if let Some(TrainDevice::Remote(first)) = self.devices.first() {
-            return Err(CliError::Usage(format!(
-                "--devices: the first device must be one of this machine's (flex, cuda:0, \
-                 wgpu:0), not the worker {first}: it holds the optimizer and receives every \
-                 worker's gradients, and with a worker in that place Burn 0.22.1's \
-                 multi-device step stops at its first step (the worker's session panics \
-                 \"Should have handle for tensor\"); for example --devices flex,{first}"
-            )));
-        }
-        let workers: Vec<_> = self.devices.iter().filter(|d| d.is_remote()).collect();
-        if let [_, second, ..] = workers[..] {
-            return Err(CliError::Usage(format!(
-                "--devices: one worker per run ({second} is a second): with two, Burn 0.22.1's \
-                 workers exchange tensors directly and their sessions fail at random (\
-                 \"Failed to download tensor for transfer\", then \"Should have handle for \
-                 tensor\"), which stops the run or leaves it waiting; train on this machine's \
-                 devices and one worker"
-            )));
-        }
+        remote::check_placement(&self.devices)?;
         if ddp && !self.devices.iter().all(TrainDevice::supports_ddp) {
             return Err(CliError::Usage(format!(
                 "--ddp needs CUDA devices (Burn all-reduces with NCCL only), got --devices {}; \

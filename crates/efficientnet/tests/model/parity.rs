@@ -14,11 +14,15 @@ use efficientnet::{EfficientNet, EfficientNetConfig, PaddingMode};
 
 use super::device;
 
-/// `tests/fixtures/` at the workspace root.
+/// `tests/fixtures/` at the workspace root, or `$EFFICIENTNET_TEST_FIXTURES` where the test
+/// binary runs away from its source tree (the GPU bundle of `cargo xtask gpu-bundle` carries
+/// a copy of the folder).
 pub fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/fixtures")
-        .join(name)
+    let dir = match std::env::var_os("EFFICIENTNET_TEST_FIXTURES") {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures"),
+    };
+    dir.join(name)
 }
 
 /// The folder the parity cases are read from: `$EFFICIENTNET_FIXTURES` (full size) or the
