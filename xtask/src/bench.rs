@@ -1,11 +1,15 @@
 //! `cargo xtask bench [--vs-torch]`: `efficientnet bench` (release build) on the standard
-//! configurations, and with `--vs-torch` the same in PyTorch (`scripts/bench_torch.py`), run
-//! back to back and interleaved; then one table, and `docs/bench.json` for `cargo xtask docs`.
+//! configurations, and with `--vs-torch` the same in PyTorch eager (NCHW and channels-last, the
+//! better counts) and, for inference, in ONNX Runtime on PyTorch's ONNX export
+//! (`scripts/bench_torch.py --runtime onnxruntime`), all with the same thread count, run back to
+//! back and interleaved; then one table with both ratios, and `docs/bench.json` for
+//! `cargo xtask docs`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-use crate::process::{root, run};
+use crate::builds;
+use crate::process::root;
 
 /// One benchmark configuration.
 struct Config {
@@ -84,8 +88,30 @@ struct Row {
     label: &'static str,
     /// Ours.
     ours: Measurement,
-    /// PyTorch's, with `--vs-torch`.
+    /// PyTorch's best memory format, with `--vs-torch`.
     torch: Option<Measurement>,
+    /// ONNX Runtime's on PyTorch's export, with `--vs-torch` (inference only).
+    ort: Option<Measurement>,
+}
+
+/// The reference runs of `scripts/bench_torch.py` for a configuration in `mode`: PyTorch in
+/// both memory formats (one side, the better counts), and ONNX Runtime for inference.
+fn references(mode: &str) -> Vec<(Side, &'static [&'static str])> {
+    let mut runs = vec![
+        (Side::Torch, &["--memory-format", "nchw"][..]),
+        (Side::Torch, &["--memory-format", "channels_last"][..]),
+    ];
+    if mode == "infer" {
+        runs.push((Side::Ort, &["--runtime", "onnxruntime"][..]));
+    }
+    runs
+}
+
+/// Which reference column a run of `bench_torch.py` fills.
+#[derive(Clone, Copy, PartialEq)]
+enum Side {
+    Torch,
+    Ort,
 }
 
 /// One measurement's images/s and peak RSS (MiB), from a bench command's JSON output.
@@ -123,11 +149,7 @@ pub fn bench(
     iters: usize,
     repeats: usize,
 ) -> Result<(), String> {
-    run(Command::new(cargo).args(["build", "--release", "-p", "efficientnet-cli"]))?;
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("target"));
-    let ours = target.join("release").join("efficientnet");
+    let ours = builds::release_cli(cargo, &root())?;
     let rows = CONFIGS
         .iter()
         .map(|config| measure_config(&ours, python, config, iters, repeats))
@@ -163,7 +185,11 @@ fn measure_config(
         &iters,
         "--json",
     ];
-    let (mut best_ours, mut best_torch) = ((0.0_f64, f64::MAX), None::<Measurement>);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .to_string();
+    let mut best_ours = (0.0_f64, f64::MAX);
+    let (mut torch, mut ort) = (None::<Measurement>, None::<Measurement>);
     for _ in 0..repeats.max(1) {
         let mut cmd = Command::new(ours);
         cmd.args(["--device", "flex", "bench"]).args(common);
@@ -171,18 +197,56 @@ fn measure_config(
             cmd.arg("--fuse");
         }
         best_ours = best(best_ours, measure(&mut cmd)?);
-        if let Some(python) = python {
+        let Some(python) = python else { continue };
+        for (side, args) in references(config.mode) {
             let mut cmd = Command::new(python);
-            cmd.arg("scripts/bench_torch.py").args(common);
-            let torch = measure(&mut cmd)?;
-            best_torch = Some(best(best_torch.unwrap_or((0.0, f64::MAX)), torch));
+            cmd.arg("scripts/bench_torch.py")
+                .args(common)
+                .args(["--threads", &threads])
+                .args(args);
+            let measured = measure(&mut cmd)?;
+            let slot = if side == Side::Torch {
+                &mut torch
+            } else {
+                &mut ort
+            };
+            *slot = Some(best(slot.unwrap_or((0.0, f64::MAX)), measured));
         }
     }
     Ok(Row {
         label: config.label,
         ours: best_ours,
-        torch: best_torch,
+        torch,
+        ort,
     })
+}
+
+/// The CPU's SIMD extensions that matter to these kernels (Linux), e.g. `avx2 fma avx512f`.
+fn cpu_flags() -> String {
+    let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let flags: Vec<&str> = info
+        .lines()
+        .find(|l| l.starts_with("flags") || l.starts_with("Features"))
+        .and_then(|l| l.split(':').nth(1))
+        .map(|f| f.split_whitespace().collect())
+        .unwrap_or_default();
+    let wanted = [
+        "sse4_2",
+        "avx",
+        "avx2",
+        "fma",
+        "avx512f",
+        "avx512bw",
+        "avx512vl",
+        "avx512_bf16",
+        "asimd",
+    ];
+    let found: Vec<&str> = wanted.into_iter().filter(|w| flags.contains(w)).collect();
+    if found.is_empty() {
+        "unknown".to_owned()
+    } else {
+        found.join(" ")
+    }
 }
 
 /// The CPU's model name (Linux), or `unknown CPU`.
@@ -201,13 +265,16 @@ fn cpu_name() -> String {
 /// The measured table as `docs/bench.json`, for the throughput figure of `cargo xtask docs`.
 fn write_bench_json(rows: &[Row], threads: usize) -> Result<(), String> {
     let json = serde_json::json!({
-        "machine": format!("{}, {threads} threads; Burn flex vs PyTorch eager CPU; cargo xtask bench --vs-torch", cpu_name()),
+        "machine": format!("{}, {threads} threads; Burn flex vs PyTorch eager CPU (best of NCHW and channels-last) and ONNX Runtime; cargo xtask bench --vs-torch", cpu_name()),
+        "cpu_flags": cpu_flags(),
         "rows": rows.iter().map(|row| serde_json::json!({
             "config": row.label,
             "ours": row.ours.0,
             "ours_rss_mib": row.ours.1,
             "torch": row.torch.map(|t| t.0),
             "torch_rss_mib": row.torch.map(|t| t.1),
+            "onnxruntime": row.ort.map(|t| t.0),
+            "onnxruntime_rss_mib": row.ort.map(|t| t.1),
         })).collect::<Vec<_>>(),
     });
     let path = root().join("docs").join("bench.json");
@@ -217,29 +284,41 @@ fn write_bench_json(rows: &[Row], threads: usize) -> Result<(), String> {
     Ok(())
 }
 
-/// The results as a Markdown table, with ratios when PyTorch ran.
+/// The results as a Markdown table, with ratios when PyTorch and ONNX Runtime ran.
 fn print_table(rows: &[Row], threads: usize, iters: usize, repeats: usize, vs_torch: bool) {
     println!(
-        "\n{threads} threads; images/s (best of {repeats}, each the median of {iters} timed iterations), peak RSS in MiB\n"
+        "\n{}, {threads} threads, CPU flags: {}; images/s (best of {repeats}, each the median of {iters} timed iterations), peak RSS in MiB\n",
+        cpu_name(),
+        cpu_flags()
     );
-    if vs_torch {
-        println!(
-            "| configuration | ours img/s | PyTorch img/s | speed ratio | ours MiB | PyTorch MiB | memory ratio |"
-        );
-        println!("|---|---:|---:|---:|---:|---:|---:|");
-    } else {
+    if !vs_torch {
         println!("| configuration | img/s | peak MiB |");
         println!("|---|---:|---:|");
-    }
-    for row in rows {
-        let (label, (rate, rss)) = (row.label, row.ours);
-        match row.torch {
-            Some((t_rate, t_rss)) => println!(
-                "| {label} | {rate:.1} | {t_rate:.1} | {:.2}x | {rss:.0} | {t_rss:.0} | {:.2}x |",
-                rate / t_rate,
-                rss / t_rss
-            ),
-            None => println!("| {label} | {rate:.1} | {rss:.0} |"),
+        for row in rows {
+            println!("| {} | {:.1} | {:.0} |", row.label, row.ours.0, row.ours.1);
         }
+        return;
+    }
+    println!(
+        "| configuration | ours img/s | PyTorch img/s | ORT img/s | vs PyTorch | vs ORT | ours MiB | PyTorch MiB | ORT MiB |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let rate = |m: Option<Measurement>| m.map_or("–".to_owned(), |(r, _)| format!("{r:.1}"));
+    let rss = |m: Option<Measurement>| m.map_or("–".to_owned(), |(_, r)| format!("{r:.0}"));
+    let ratio = |m: Option<Measurement>, ours: f64| {
+        m.map_or("–".to_owned(), |(r, _)| format!("{:.2}x", ours / r))
+    };
+    for row in rows {
+        let (ours, ours_rss) = row.ours;
+        println!(
+            "| {} | {ours:.1} | {} | {} | {} | {} | {ours_rss:.0} | {} | {} |",
+            row.label,
+            rate(row.torch),
+            rate(row.ort),
+            ratio(row.torch, ours),
+            ratio(row.ort, ours),
+            rss(row.torch),
+            rss(row.ort),
+        );
     }
 }

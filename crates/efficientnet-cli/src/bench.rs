@@ -1,5 +1,6 @@
 //! `efficientnet bench`: images/s of inference or of a training step, as the median of timed
-//! iterations after warm-up, and the process's peak resident memory.
+//! iterations after warm-up, the process's peak resident memory and, on a GPU backend, the peak
+//! of what Burn's device allocator reserved.
 
 use std::time::Instant;
 
@@ -86,8 +87,17 @@ pub struct BenchReport {
     pub images_per_second: f64,
     /// Peak resident set size of the process in MiB (Linux `VmHWM`), `None` elsewhere.
     pub peak_rss_mib: Option<f64>,
+    /// Peak of the bytes Burn's allocator reserved on the device, in MiB, sampled after every
+    /// iteration (warm-up included); `None` on a backend that does not report it (flex,
+    /// ndarray). On a GPU this is the device memory the run needed, as PyTorch's
+    /// `torch.cuda.max_memory_reserved`.
+    pub peak_device_mib: Option<f64>,
     /// CPU threads available to the process.
     pub threads: usize,
+    /// The SIMD instruction set of this crate's flex kernels on this CPU (`avx512`,
+    /// `avx2+fma`, `neon`, `baseline`), picked at run time; Burn's matrix products pick theirs
+    /// the same way.
+    pub simd: &'static str,
 }
 
 /// Peak resident memory of this process, MiB (Linux).
@@ -98,25 +108,46 @@ fn peak_rss_mib() -> Option<f64> {
     Some(kib / 1024.0)
 }
 
+/// What [`time`] measured.
+struct Timing {
+    /// Seconds of each timed iteration, sorted.
+    times: Vec<f64>,
+    /// The most bytes the device's allocator held after any iteration, where it reports them.
+    peak_device_bytes: Option<u64>,
+}
+
 /// Runs `step` `warmup + iters` times, each on what the previous one returned (starting from
-/// `state`), and returns the timed durations in seconds, sorted.
+/// `state`), and returns the timed durations with the device allocator's peak. `step` ends
+/// with a device sync, so the allocator is read between iterations, outside the timings.
 fn time<S>(
     warmup: usize,
     iters: usize,
+    device: &Device,
     mut state: S,
     mut step: impl FnMut(S) -> Result<S>,
-) -> Result<Vec<f64>> {
+) -> Result<Timing> {
+    let mut peak = None;
+    let sample = |peak: &mut Option<u64>| {
+        if let Some(usage) = device.memory_pool_usage() {
+            *peak = Some(peak.unwrap_or(0).max(usage.bytes_reserved));
+        }
+    };
     for _ in 0..warmup {
         state = step(state)?;
+        sample(&mut peak);
     }
     let mut times = Vec::with_capacity(iters);
     for _ in 0..iters {
         let started = Instant::now();
         state = step(state)?;
         times.push(started.elapsed().as_secs_f64());
+        sample(&mut peak);
     }
     times.sort_by(f64::total_cmp);
-    Ok(times)
+    Ok(Timing {
+        times,
+        peak_device_bytes: peak,
+    })
 }
 
 impl BenchArgs {
@@ -155,11 +186,11 @@ fn usage(message: impl Into<String>) -> CliError {
 pub fn run(args: BenchArgs, device: &Device, device_name: &str) -> Result<()> {
     let resolution = args.resolution()?;
     let precision = args.precision;
-    let times = match args.mode {
+    let timing = match args.mode {
         Mode::Infer => time_inference(&args, resolution, precision, device)?,
         Mode::Train => time_training(&args, resolution, precision, device)?,
     };
-    let report = BenchReport::new(&args, device_name, precision, resolution, &times);
+    let report = BenchReport::new(&args, device_name, precision, resolution, &timing);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -174,13 +205,13 @@ fn time_inference(
     resolution: usize,
     precision: Precision,
     device: &Device,
-) -> Result<Vec<f64>> {
+) -> Result<Timing> {
     let mut model = args.model.config().try_init(device)?;
     if args.fuse {
         model = model.fuse();
     }
     let x = args.input(resolution, precision.dtype(), device);
-    time(args.warmup, args.iters, (), |()| {
+    time(args.warmup, args.iters, device, (), |()| {
         let logits = model.forward(x.clone()); // [n, classes]
         let _ = logits.into_data();
         device.sync()?;
@@ -195,7 +226,7 @@ fn time_training(
     resolution: usize,
     precision: Precision,
     device: &Device,
-) -> Result<Vec<f64>> {
+) -> Result<Timing> {
     let config = args.model.config();
     let train_device = device.clone().autodiff();
     let model = config.try_init(&train_device)?;
@@ -210,7 +241,7 @@ fn time_training(
     let scaler = (precision == Precision::F16).then(LossScaler::default);
     let y = labels(args.batch_size, config.num_classes, &train_device);
     let ce = CrossEntropyLossConfig::new().init(&train_device);
-    time(args.warmup, args.iters, model, |net| {
+    time(args.warmup, args.iters, &train_device, model, |net| {
         let logits = net.forward(x.clone()).cast(DType::F32);
         let loss = ce.forward(logits, y.clone());
         let grads = match &scaler {
@@ -234,14 +265,15 @@ fn labels(n: usize, classes: usize, device: &Device) -> Tensor<1, Int> {
 }
 
 impl BenchReport {
-    /// The report of `times` (sorted seconds) measured with `args`.
+    /// The report of `timing` measured with `args`.
     fn new(
         args: &BenchArgs,
         device_name: &str,
         precision: Precision,
         resolution: usize,
-        times: &[f64],
+        timing: &Timing,
     ) -> Self {
+        let times = &timing.times;
         let median_s = times[times.len() / 2];
         BenchReport {
             model: args.model.to_string(),
@@ -257,14 +289,18 @@ impl BenchReport {
             max_s: times[times.len() - 1],
             images_per_second: args.batch_size as f64 / median_s,
             peak_rss_mib: peak_rss_mib(),
+            peak_device_mib: timing
+                .peak_device_bytes
+                .map(|bytes| bytes as f64 / (1024.0 * 1024.0)),
             threads: std::thread::available_parallelism().map_or(1, usize::from),
+            simd: efficientnet::kernels::simd_level(),
         }
     }
 
     /// The report as one line of text.
     fn line(&self) -> String {
         format!(
-            "{} {}{} {} batch {} at {} px on {}: {:.1} images/s (median {:.1} ms of {}, min {:.1}, max {:.1}), peak RSS {}",
+            "{} {}{} {} batch {} at {} px on {}: {:.1} images/s (median {:.1} ms of {}, min {:.1}, max {:.1}), peak RSS {}{}",
             self.model,
             match self.mode {
                 Mode::Infer => "inference",
@@ -281,7 +317,9 @@ impl BenchReport {
             self.min_s * 1e3,
             self.max_s * 1e3,
             self.peak_rss_mib
-                .map_or("n/a".to_owned(), |m| format!("{m:.0} MiB"))
+                .map_or("n/a".to_owned(), |m| format!("{m:.0} MiB")),
+            self.peak_device_mib
+                .map_or(String::new(), |m| format!(", device peak {m:.0} MiB"))
         )
     }
 }

@@ -4,10 +4,17 @@
 //! Burn's defaults compose ~8 tensor ops forward and ~16 backward, two of which copy the whole
 //! activation into a channel-major layout (`swap_dims(0, 1)` then `reshape`) to reduce over it.
 //! Here forward reads `x` twice for the statistics, then copies it and normalises the copy in
-//! place; backward reads `x` and `grad` twice and writes `dx` over `grad`. Sums run in eight
-//! `f32` lanes per row and in `f64` across rows.
+//! place; backward reads `x` and `grad` twice and writes `dx` over `grad`. Sums run in
+//! [`LANES`] `f32` lanes per row and in `f64` across rows. Every loop over a plane runs in
+//! [`simd::dispatch`], at the widest vector width of the CPU.
 
 use rayon::prelude::*;
+
+use super::simd;
+
+/// Accumulators per sum: one AVX-512 register, two AVX2 ones, so that LLVM vectorises the sums
+/// without reordering float additions itself.
+const LANES: usize = 16;
 
 /// An NCHW tensor's layout: `batch` images of `channels` planes of `plane` values.
 #[derive(Clone, Copy, Debug)]
@@ -128,9 +135,14 @@ pub(crate) fn backward_train(
     p.update_planes(grad, |c, index, g| {
         let [k, b, d] = coefficients[c];
         let xs = &x[index * p.plane..][..p.plane];
-        g.iter_mut()
-            .zip(xs)
-            .for_each(|(g, &v)| *g = k * *g + b * v + d);
+        simd::dispatch(
+            #[inline(always)]
+            || {
+                g.iter_mut()
+                    .zip(xs)
+                    .for_each(|(g, &v)| *g = k * *g + b * v + d)
+            },
+        );
     });
     let gamma_grad = sums.iter().map(|&(_, gg, _)| gg as f32).collect();
     let beta_grad = sums.iter().map(|&(g, _, _)| g as f32).collect();
@@ -142,55 +154,73 @@ pub(crate) fn backward_train(
 pub(crate) fn affine(x: &mut [f32], scale: &[f32], shift: &[f32], p: Planes) {
     p.update_planes(x, |c, _, plane| {
         let (s, t) = (scale[c], shift[c]);
-        plane.iter_mut().for_each(|v| *v = *v * s + t);
+        simd::dispatch(
+            #[inline(always)]
+            || plane.iter_mut().for_each(|v| *v = *v * s + t),
+        );
     });
 }
 
-/// `sum(values)` in eight lanes (so that LLVM vectorises it).
+/// `sum(values)` in [`LANES`] lanes.
 fn sum(values: &[f32]) -> f32 {
-    let mut lanes = [0.0f32; 8];
-    let chunks = values.chunks_exact(8);
-    let tail: f32 = chunks.remainder().iter().sum();
-    for chunk in chunks {
-        for i in 0..8 {
-            lanes[i] += chunk[i];
-        }
-    }
-    lanes.iter().sum::<f32>() + tail
+    simd::dispatch(
+        #[inline(always)]
+        || {
+            let mut lanes = [0.0f32; LANES];
+            let chunks = values.chunks_exact(LANES);
+            let tail: f32 = chunks.remainder().iter().sum();
+            for chunk in chunks {
+                for i in 0..LANES {
+                    lanes[i] += chunk[i];
+                }
+            }
+            lanes.iter().sum::<f32>() + tail
+        },
+    )
 }
 
-/// `sum((values - mean)^2)` in eight lanes.
+/// `sum((values - mean)^2)` in [`LANES`] lanes.
 fn sum_sq_dev(values: &[f32], mean: f32) -> f32 {
-    let mut lanes = [0.0f32; 8];
-    let chunks = values.chunks_exact(8);
-    let tail: f32 = chunks
-        .remainder()
-        .iter()
-        .map(|v| (v - mean) * (v - mean))
-        .sum();
-    for chunk in chunks {
-        for i in 0..8 {
-            let d = chunk[i] - mean;
-            lanes[i] += d * d;
-        }
-    }
-    lanes.iter().sum::<f32>() + tail
+    simd::dispatch(
+        #[inline(always)]
+        || {
+            let mut lanes = [0.0f32; LANES];
+            let chunks = values.chunks_exact(LANES);
+            let tail: f32 = chunks
+                .remainder()
+                .iter()
+                .map(|v| (v - mean) * (v - mean))
+                .sum();
+            for chunk in chunks {
+                for i in 0..LANES {
+                    let d = chunk[i] - mean;
+                    lanes[i] += d * d;
+                }
+            }
+            lanes.iter().sum::<f32>() + tail
+        },
+    )
 }
 
-/// `(sum(g), sum(g * x))` in eight lanes each.
+/// `(sum(g), sum(g * x))` in [`LANES`] lanes each.
 fn sum_and_dot(g: &[f32], x: &[f32]) -> (f32, f32) {
-    let (mut s, mut d) = ([0.0f32; 8], [0.0f32; 8]);
-    let (g8, x8) = (g.chunks_exact(8), x.chunks_exact(8));
-    let (mut ts, mut td) = (0.0f32, 0.0f32);
-    for (&a, &b) in g8.remainder().iter().zip(x8.remainder()) {
-        ts += a;
-        td += a * b;
-    }
-    for (a, b) in g8.zip(x8) {
-        for i in 0..8 {
-            s[i] += a[i];
-            d[i] += a[i] * b[i];
-        }
-    }
-    (s.iter().sum::<f32>() + ts, d.iter().sum::<f32>() + td)
+    simd::dispatch(
+        #[inline(always)]
+        || {
+            let (mut s, mut d) = ([0.0f32; LANES], [0.0f32; LANES]);
+            let (g16, x16) = (g.chunks_exact(LANES), x.chunks_exact(LANES));
+            let (mut ts, mut td) = (0.0f32, 0.0f32);
+            for (&a, &b) in g16.remainder().iter().zip(x16.remainder()) {
+                ts += a;
+                td += a * b;
+            }
+            for (a, b) in g16.zip(x16) {
+                for i in 0..LANES {
+                    s[i] += a[i];
+                    d[i] += a[i] * b[i];
+                }
+            }
+            (s.iter().sum::<f32>() + ts, d.iter().sum::<f32>() + td)
+        },
+    )
 }

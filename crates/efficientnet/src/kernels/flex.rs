@@ -12,7 +12,7 @@ use rayon::prelude::*;
 
 use super::batch_norm::{self, Planes};
 use super::depthwise::{self, Geometry};
-use super::math;
+use super::{math, simd};
 
 /// Values per rayon task: below two of these a tensor is done on one thread.
 const CHUNK: usize = 1 << 15;
@@ -292,7 +292,10 @@ impl FlexKernels for Flex {
         // In place unless the caller keeps `x` (autodiff does): then on a copy.
         in_place(contiguous(x), |values| {
             map_in_place(values, |chunk| {
-                chunk.iter_mut().for_each(|v| *v = math::silu(*v))
+                simd::dispatch(
+                    #[inline(always)]
+                    || chunk.iter_mut().for_each(|v| *v = math::silu(*v)),
+                )
             })
         })
     }
@@ -307,9 +310,14 @@ impl FlexKernels for Flex {
         let xs = values(&x);
         in_place(contiguous(grad), |gs| {
             zip_in_place(gs, xs, |g: &mut [f32], xs: &[f32]| {
-                g.iter_mut()
-                    .zip(xs)
-                    .for_each(|(g, &v)| *g = math::silu_grad(v, *g))
+                simd::dispatch(
+                    #[inline(always)]
+                    || {
+                        g.iter_mut()
+                            .zip(xs)
+                            .for_each(|(g, &v)| *g = math::silu_grad(v, *g))
+                    },
+                )
             })
         })
     }

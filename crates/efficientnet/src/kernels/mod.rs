@@ -3,7 +3,8 @@
 //! the docs; public for this crate's tests and benchmarks).
 //!
 //! Each function here is a dispatcher: mixed precision first (`precision`), then this crate's
-//! flex kernel where it applies (`on_flex`), else the stock Burn op.
+//! flex kernel where it applies (`on_flex`), else the stock Burn op. The flex kernels' loops run
+//! at the CPU's widest SIMD width, picked at run time (`simd`, [`simd_level`]).
 //!
 //! * [`silu`]: on flex, one vectorised pass (forward) and one fused pass (backward) instead of
 //!   Burn's `x * sigmoid(x)`, whose sigmoid is a scalar `libm` `exp` per value (~5.5 ns) and
@@ -34,6 +35,13 @@ pub(crate) mod padding;
 mod precision;
 #[cfg(feature = "flex")]
 mod running_stats;
+#[cfg(feature = "flex")]
+mod simd;
+
+/// The vector instruction set this crate's flex kernels run with on this CPU, chosen at run
+/// time: `avx512`, `avx2+fma`, `neon` or `baseline` (also with `EFFICIENTNET_SIMD=baseline`).
+#[cfg(feature = "flex")]
+pub use simd::level as simd_level;
 
 use burn::nn::conv::Conv2d;
 use burn::nn::{BatchNorm, Linear};

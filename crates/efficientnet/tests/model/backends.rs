@@ -14,16 +14,19 @@
 //! this machine measured (`cargo test -p efficientnet --test model backends -- --nocapture`;
 //! wgpu on Mesa 22.3.6 lavapipe, LLVM 15):
 //!
-//! | backend | parity | measured | gradients, losses | measured |
-//! |---|---|---|---|---|
-//! | flex    | 1e-4 | 8e-8 – 5e-7 | (the reference) | |
-//! | ndarray | 1e-4 | 1e-7 – 5e-7 | 1e-4 | gradients 1.5e-6 – 4.2e-6, losses 3.9e-5 |
-//! | wgpu    | 1e-4 | 8e-8 – 5e-7 | 1e-3 | gradients 2.7e-6 – 6.7e-6, losses 1.1e-4 |
+//! | backend | parity | measured | gradients | measured | losses | measured |
+//! |---|---|---|---|---|---|---|
+//! | flex    | 1e-4 | 8e-8 – 5e-7 | (the reference) | | | |
+//! | ndarray | 1e-4 | 1e-7 – 5e-7 | 1e-4 | 2.2e-6 – 4.1e-6 | 1e-3 | 1.3e-4 |
+//! | wgpu    | 1e-4 | 8e-8 – 5e-7 | 1e-3 | 2.7e-6 – 6.7e-6 | 1e-3 | 1.1e-4 |
 //!
 //! All three compute in f32, so the parity bound is the one the flex suite has always used.
 //! Gradients and losses differ only by summation order (tiled GPU reductions, other GEMM
-//! blocking), but five SGD steps with momentum compound those differences, most in the last,
-//! tiny loss (3e-3): ndarray and wgpu get 2.5x and 9x headroom over what they measured.
+//! blocking, flex's AVX-512 GEMM and wider SIMD sums on a CPU that has them), but five SGD steps
+//! with momentum compound those differences, most in the fourth and fifth, small losses (0.16,
+//! 3e-3): one step's gradients are held to 1e-4 where the backend allows, the five losses to
+//! 1e-3. ndarray's losses measured 3.9e-5 before flex's GEMM and kernels used AVX-512, 1.3e-4
+//! after (with gradients unchanged at 4e-6).
 //!
 //! The wgpu test needs a Vulkan adapter. Without one it reports that and passes, unless
 //! `EFFICIENTNET_REQUIRE_VULKAN=1` (set by `.ci/run`, which installs lavapipe), where a
@@ -42,8 +45,10 @@ use super::parity::{CASES, check_on, config, load_config_on};
 #[derive(Clone, Copy)]
 struct Tolerance {
     parity: f32,
-    /// Gradients and losses against flex's (`None` on flex itself).
-    reference: Option<f32>,
+    /// One step's loss and gradients against flex's (`None` on flex itself).
+    gradients: Option<f32>,
+    /// Five SGD steps' losses against flex's.
+    losses: f32,
 }
 
 /// The input batch of the backward and training checks: 4 images of 64 x 64, the same values
@@ -164,7 +169,8 @@ fn suite(name: &str, device: &Device, tolerance: Tolerance) {
         "{name}: five SGD steps on one batch lower its loss: {losses:?}"
     );
 
-    let Some(tolerance) = tolerance.reference else {
+    let losses_tolerance = tolerance.losses;
+    let Some(tolerance) = tolerance.gradients else {
         return;
     };
     let (want_loss, want) = gradients(&Device::flex());
@@ -184,7 +190,7 @@ fn suite(name: &str, device: &Device, tolerance: Tolerance) {
     let err = relative(&losses, &want);
     eprintln!("{name}: training losses vs flex {want:?}: relative error {err:.2e}");
     assert!(
-        err <= tolerance,
+        err <= losses_tolerance,
         "{name}: training losses {losses:?} vs flex {want:?}"
     );
 }
@@ -198,7 +204,8 @@ fn flex_backend() {
         &Device::flex(),
         Tolerance {
             parity: 1e-4,
-            reference: None,
+            gradients: None,
+            losses: 0.0, // flex is the reference: not compared
         },
     );
 }
@@ -211,7 +218,8 @@ fn ndarray_backend() {
         &Device::ndarray(),
         Tolerance {
             parity: 1e-4,
-            reference: Some(1e-4),
+            gradients: Some(1e-4),
+            losses: 1e-3,
         },
     );
 }
@@ -259,7 +267,8 @@ fn wgpu_backend_on_vulkan() {
         &Device::wgpu(burn::tensor::DeviceKind::DefaultDevice),
         Tolerance {
             parity: 1e-4,
-            reference: Some(1e-3),
+            gradients: Some(1e-3),
+            losses: 1e-3,
         },
     );
 }
