@@ -2,13 +2,17 @@
 # The GPU check of efficientnet-burn, as `cargo xtask gpu-bundle` packs it: runs on a machine
 # with a Vulkan driver and nothing else (no Rust, no network, no Python).
 #
-#   ./run.sh [--short] [--out FILE] [--device vulkan|wgpu] [--budget SECONDS]
+#   ./run.sh [--short] [--out FILE] [--device vulkan|wgpu|flex] [--budget SECONDS]
 #
 # 1. the backend suite (bin/backend-suite: the `model` test binary) on wgpu over Vulkan:
 #    PyTorch parity of every fixture case, gradients and five SGD steps against flex's;
 # 2. `efficientnet bench` of B0: inference at batch 64 and 256 in f32 and f16, training steps
 #    at batch 64 in f32, bf16 mixed and f16 mixed with loss scaling; images/s and the peak
 #    device memory Burn's allocator reserved.
+#
+# --device picks where the benches run (the suite always runs on wgpu): `flex`, the CPU, checks
+# the bundle where the GPU driver cannot run them (Mesa 22.3's lavapipe crashes compiling one
+# of the matmul kernels Burn's autotune tries).
 #
 # Everything goes to one JSON report (default ./gpu-check.json), rewritten after every step so
 # that a run cut short keeps what it measured. `--short` runs the same steps at batch 2 and
@@ -24,7 +28,7 @@ device=vulkan
 budget=""
 
 usage() {
-    echo "usage: run.sh [--short] [--out FILE] [--device vulkan|wgpu] [--budget SECONDS]"
+    echo "usage: run.sh [--short] [--out FILE] [--device vulkan|wgpu|flex] [--budget SECONDS]"
 }
 
 while [ $# -gt 0 ]; do
@@ -39,8 +43,8 @@ while [ $# -gt 0 ]; do
     shift
 done
 case "$device" in
-    vulkan | wgpu) ;;
-    *) echo "run.sh: --device is vulkan or wgpu, not '$device'" >&2; exit 2 ;;
+    vulkan | wgpu | flex) ;;
+    *) echo "run.sh: --device is vulkan, wgpu or flex, not '$device'" >&2; exit 2 ;;
 esac
 if [ -z "$budget" ]; then
     budget=450
@@ -115,6 +119,11 @@ probe() {
     fi
 }
 
+# The Vulkan devices and drivers, from vulkaninfo where it is installed.
+vulkan_devices() {
+    vulkaninfo --summary 2>/dev/null | grep -E 'deviceName|deviceType|driverName|driverInfo|apiVersion'
+}
+
 now_ms() { date +%s%3N; }
 started_ms=$(now_ms)
 seconds_since() { awk -v a="$1" -v b="$(now_ms)" 'BEGIN { printf "%.1f", (b - a) / 1000 }'; }
@@ -127,7 +136,7 @@ allowance() {
 host=$(printf '{"uname": %s, "nvidia_smi": %s, "vulkaninfo": %s, "cpus": %s}' \
     "$(probe uname -srm)" \
     "$(probe nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader)" \
-    "$(probe vulkaninfo --summary)" \
+    "$(probe vulkan_devices)" \
     "$(probe nproc)")
 manifest=null
 [ -f "$here/manifest.json" ] && manifest=$(cat "$here/manifest.json")

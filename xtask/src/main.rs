@@ -111,10 +111,11 @@ enum Task {
         /// The bundle's folder (replaced if it holds an earlier bundle).
         #[arg(long, default_value = "target/gpu-bundle")]
         out: PathBuf,
-        /// Then run `run.sh --short` here (Mesa's lavapipe where there is no GPU), writing
-        /// `target/gpu-check-short.json`.
-        #[arg(long)]
-        check: bool,
+        /// Then run `run.sh --short --device D` here, writing `target/gpu-check-short.json`:
+        /// the backend suite on wgpu (Mesa's lavapipe where there is no GPU), the benches on D.
+        #[arg(long, value_name = "D", num_args = 0..=1, default_missing_value = "flex",
+              value_parser = ["flex", "vulkan", "wgpu"])]
+        check: Option<String>,
     },
     /// On a machine with a GPU and its Vulkan driver that can also build: the bundle of
     /// `gpu-bundle`, then its full check run here.
@@ -153,14 +154,16 @@ fn backend_help() -> String {
     backends::either(&names)
 }
 
-/// `cargo xtask gpu-bundle`: the bundle, then with `check` its short run here.
-fn gpu_bundle(cargo: &str, out: &Path, check: bool) -> Result<(), String> {
+/// `cargo xtask gpu-bundle`: the bundle, then with `check` its short run here, the benches on
+/// that device.
+fn gpu_bundle(cargo: &str, out: &Path, check: Option<&str>) -> Result<(), String> {
     let out = root().join(out);
     gpu_bundle::bundle(cargo, &root(), &out)?;
-    if check {
+    if let Some(device) = check {
         let report = root().join("target/gpu-check-short.json");
         let report = report.to_string_lossy();
-        gpu_bundle::run_bundle(&root(), &out, &["--short", "--out", &report])?;
+        let args = ["--short", "--out", &report, "--device", device];
+        gpu_bundle::run_bundle(&root(), &out, &args)?;
     }
     Ok(())
 }
@@ -186,7 +189,7 @@ fn main() -> ExitCode {
             full,
         } => parity::parity(&cargo, &python, no_regenerate, full),
         Task::Docs => docs::generate(&root()),
-        Task::GpuBundle { out, check } => gpu_bundle(&cargo, &out, check),
+        Task::GpuBundle { out, check } => gpu_bundle(&cargo, &out, check.as_deref()),
         Task::GpuCheck { out, device } => gpu_check(&cargo, &out, &device),
         Task::Fuzz { seconds, targets } => fuzz::fuzz(seconds, targets),
         Task::Bench {

@@ -158,7 +158,10 @@ fn bad_usage_and_a_broken_bundle_are_clear_errors() {
     fake_bundle(&dir, 0, "none");
     for (args, message) in [
         (&["--frobnicate"][..], "unknown argument '--frobnicate'"),
-        (&["--device", "cuda"][..], "--device is vulkan or wgpu"),
+        (
+            &["--device", "cuda"][..],
+            "--device is vulkan, wgpu or flex",
+        ),
         (&["--budget", "soon"][..], "--budget takes whole seconds"),
         (&["--out"][..], "usage: run.sh"),
     ] {
