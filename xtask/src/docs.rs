@@ -336,15 +336,24 @@ fn se_diagram(block: &BlockPlan, side: usize) -> String {
     svg.finish()
 }
 
-/// Measured images/s (ours and PyTorch) from `docs/bench.json`, as horizontal bars.
+/// The runtimes of the throughput chart: `docs/bench.json` key, colour, legend.
+const RUNTIMES: [(&str, &str, &str); 3] = [
+    ("ours", "#1f77b4", "Burn (flex)"),
+    ("torch", "#ff7f0e", "PyTorch"),
+    ("onnxruntime", "#2ca02c", "ONNX Runtime"),
+];
+
+/// Measured images/s (ours, PyTorch, ONNX Runtime where measured) from `docs/bench.json`, as
+/// horizontal bars.
 fn throughput_chart(bench: &serde_json::Value) -> Option<String> {
     let rows = bench["rows"].as_array()?;
     let machine = bench["machine"].as_str().unwrap_or("");
     let (width, bar, gap, left) = (860.0, 16.0, 18.0, 300.0);
-    let height = 90.0 + rows.len() as f64 * (2.0 * bar + gap) + 30.0;
+    let bars = |r: &serde_json::Value| RUNTIMES.iter().filter(|(k, ..)| r[*k].is_f64()).count();
+    let height = 90.0 + rows.iter().map(|r| bars(r) as f64 * bar + gap).sum::<f64>() + 30.0;
     let max = rows
         .iter()
-        .flat_map(|r| [r["ours"].as_f64(), r["torch"].as_f64()])
+        .flat_map(|r| RUNTIMES.map(|(key, ..)| r[key].as_f64()))
         .flatten()
         .fold(0.0, f64::max)
         .max(1e-9);
@@ -357,25 +366,22 @@ fn throughput_chart(bench: &serde_json::Value) -> Option<String> {
         "Measured throughput, images/s (higher is better)",
     );
     svg.text(width / 2.0, 44.0, 11.0, Anchor::Middle, machine);
-    let scale = (width - left - 90.0) / max;
+    let scale = (width - left - 140.0) / max; // room for "152.9 (ONNX Runtime)"
     let mut y = 70.0;
     for row in rows {
         let label = row["config"].as_str().unwrap_or("?");
-        svg.text(left - 10.0, y + bar + 4.0, 12.0, Anchor::End, label);
-        for (key, colour, name) in [
-            ("ours", "#1f77b4", "Burn (flex)"),
-            ("torch", "#ff7f0e", "PyTorch"),
-        ] {
-            if let Some(v) = row[key].as_f64() {
-                svg.rect(left, y, v * scale, bar, colour, "none");
-                svg.text(
-                    left + v * scale + 6.0,
-                    y + bar - 3.0,
-                    11.0,
-                    Anchor::Start,
-                    &format!("{v:.1} ({name})"),
-                );
-            }
+        let middle = y + bars(row) as f64 * bar / 2.0 + 4.0;
+        svg.text(left - 10.0, middle, 12.0, Anchor::End, label);
+        for (key, colour, name) in RUNTIMES {
+            let Some(v) = row[key].as_f64() else { continue };
+            svg.rect(left, y, v * scale, bar, colour, "none");
+            svg.text(
+                left + v * scale + 6.0,
+                y + bar - 3.0,
+                11.0,
+                Anchor::Start,
+                &format!("{v:.1} ({name})"),
+            );
             y += bar;
         }
         y += gap;

@@ -31,7 +31,7 @@ fn forced_baseline() -> &'static bool {
     FORCED.get_or_init(|| std::env::var_os("EFFICIENTNET_SIMD").is_some_and(|v| v == "baseline"))
 }
 
-/// The instruction set [`dispatch`] runs on this CPU: `avx512`, `avx2+fma`, `neon` or
+/// The instruction set the kernels run with on this CPU: `avx512`, `avx2+fma`, `neon` or
 /// `baseline`.
 pub fn level() -> &'static str {
     if *forced_baseline() {
