@@ -30,6 +30,8 @@ import torch
 import torchvision
 from safetensors.torch import save_file
 
+from bench_torch import export_model  # the same export `cargo xtask bench` times in ORT
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -46,13 +48,7 @@ def randomize_batchnorm(model):
 
 
 def export_torchvision(model, path, size):
-    x = torch.randn(1, 3, size, size)
-    kwargs = dict(input_names=["input"], output_names=["logits"], opset_version=17,
-                  dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
-    try:
-        torch.onnx.export(model, (x,), str(path), dynamo=False, **kwargs)
-    except TypeError:  # an exporter without the `dynamo` switch
-        torch.onnx.export(model, (x,), str(path), **kwargs)
+    export_model(model, size, path)
 
 
 def session(path, threads):

@@ -60,12 +60,11 @@ def build(name):
     return timm.create_model(name, pretrained=False)
 
 
-def export_onnx(model_name, resolution, path):
-    """Writes `torch.onnx.export` of `model_name` (eval mode, random weights) to `path`."""
+def export_model(model, resolution, path):
+    """Writes `torch.onnx.export` of `model` (opset 17, dynamic batch, input "input", output
+    "logits") for `resolution` x `resolution` images to `path`."""
     import torch
 
-    torch.manual_seed(0)
-    model = build(model_name).eval()
     x = torch.randn(1, 3, resolution, resolution)
     kwargs = dict(input_names=["input"], output_names=["logits"], opset_version=17,
                   dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
@@ -73,6 +72,14 @@ def export_onnx(model_name, resolution, path):
         torch.onnx.export(model, (x,), str(path), dynamo=False, **kwargs)
     except TypeError:  # an exporter without the `dynamo` switch
         torch.onnx.export(model, (x,), str(path), **kwargs)
+
+
+def export_onnx(model_name, resolution, path):
+    """Writes the ONNX export of `model_name` (eval mode, random weights) to `path`."""
+    import torch
+
+    torch.manual_seed(0)
+    export_model(build(model_name).eval(), resolution, path)
 
 
 def onnxruntime_step(args, resolution):
