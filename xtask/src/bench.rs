@@ -150,11 +150,11 @@ pub fn bench(
     repeats: usize,
 ) -> Result<(), String> {
     let ours = builds::release_cli(cargo, &root())?;
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
     let rows = CONFIGS
         .iter()
-        .map(|config| measure_config(&ours, python, config, iters, repeats))
+        .map(|config| measure_config(&ours, python, config, iters, repeats, threads))
         .collect::<Result<Vec<_>, _>>()?;
-    let threads = std::thread::available_parallelism().map_or(1, usize::from);
     if python.is_some() {
         write_bench_json(&rows, threads)?;
     }
@@ -162,13 +162,15 @@ pub fn bench(
     Ok(())
 }
 
-/// Best of the repeats on each side, interleaved so both see the same machine state.
+/// Best of the repeats on each side, interleaved so both see the same machine state; the
+/// references run with `threads` threads, as ours has.
 fn measure_config(
     ours: &Path,
     python: Option<&str>,
     config: &Config,
     iters: usize,
     repeats: usize,
+    threads: usize,
 ) -> Result<Row, String> {
     let (batch, resolution) = (config.batch.to_string(), config.resolution.to_string());
     let iters = iters.to_string();
@@ -185,9 +187,7 @@ fn measure_config(
         &iters,
         "--json",
     ];
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .to_string();
+    let threads = threads.to_string();
     let mut best_ours = (0.0_f64, f64::MAX);
     let (mut torch, mut ort) = (None::<Measurement>, None::<Measurement>);
     for _ in 0..repeats.max(1) {

@@ -24,6 +24,7 @@ use std::process::{Command, Stdio};
 use serde_json::{Value, json};
 
 use crate::builds::{self, cargo_json, executable};
+use crate::parity;
 
 /// The most a bundle may weigh: what the device tool carries to a GPU machine in one go.
 pub const MAX_BYTES: u64 = 64 * 1024 * 1024;
@@ -147,17 +148,13 @@ fn pack(from: &Path, to: &Path) -> Result<bool, String> {
     Ok(stripped)
 }
 
-/// The parity cases of `tests/fixtures/cases.txt`: each one's weights, inputs/outputs and config.
+/// The parity cases of `tests/fixtures/cases.txt` ([`parity::cases`]): each one's
+/// [`parity::CASE_FILES`].
 fn copy_fixtures(root: &Path, to: &Path) -> Result<(), String> {
     let from = root.join("tests/fixtures");
-    let list = fs::read_to_string(from.join("cases.txt")).map_err(|e| format!("cases.txt: {e}"))?;
     fs::create_dir_all(to).map_err(|e| format!("{}: {e}", to.display()))?;
-    let cases = list
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'));
-    for case in cases {
-        for suffix in ["weights.safetensors", "io.safetensors", "json"] {
+    for case in parity::cases() {
+        for suffix in parity::CASE_FILES {
             let name = format!("{case}.{suffix}");
             copy(&from.join(&name), &to.join(&name))?;
         }

@@ -11,6 +11,10 @@ use crate::process::{root, run};
 /// `scripts/make_fixtures.py` read the same file.
 const CASES_FILE: &str = include_str!("../../tests/fixtures/cases.txt");
 
+/// The files every case has in `tests/fixtures/`: `{case}.{suffix}` for each suffix here
+/// (weights, inputs and outputs, config).
+pub const CASE_FILES: [&str; 3] = ["weights.safetensors", "io.safetensors", "json"];
+
 /// The fixture cases of [`CASES_FILE`], in order.
 pub fn cases() -> Vec<&'static str> {
     CASES_FILE
@@ -134,7 +138,7 @@ mod tests {
         let cases = cases();
         assert!(!cases.is_empty());
         for case in cases {
-            for file in ["weights.safetensors", "io.safetensors", "json"] {
+            for file in CASE_FILES {
                 let path = root().join(format!("tests/fixtures/{case}.{file}"));
                 assert!(path.is_file(), "{}", path.display());
             }

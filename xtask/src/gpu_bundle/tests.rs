@@ -20,9 +20,10 @@ fn scratch(name: &str) -> PathBuf {
 /// What the stand-in test binary prints: quotes, backslashes, a tab, terminal colours.
 const SUITE_LOG: &str = "Vulkan adapters: [\"llvmpipe\" (Cpu)]\nwgpu: path C:\\x\tok";
 
-/// A bundle of stand-ins in `dir`: the suite exits `suite_rc`, a bench of `failing` precision
-/// fails with an error message.
-fn fake_bundle(dir: &Path, suite_rc: i32, failing: &str) {
+/// A bundle of stand-ins in a fresh folder `name`: the suite exits `suite_rc`, a bench of
+/// `failing` precision fails with an error message. Returns the folder.
+fn fake_bundle(name: &str, suite_rc: i32, failing: &str) -> PathBuf {
+    let dir = scratch(name);
     copy(&root().join("xtask/gpu-bundle/run.sh"), &dir.join("run.sh")).expect("run.sh");
     let suite = format!(
         "#!/bin/sh\nprintf '%s\\n' '{SUITE_LOG}'\nprintf '\\033[31mred\\033[0m\\n'\nexit {suite_rc}\n"
@@ -45,6 +46,7 @@ printf '{{\n  "precision": "%s",\n  "batch_size": %s,\n  "images_per_second": 12
         fs::write(&path, text).expect("stand-in");
         make_executable(&path).expect("chmod");
     }
+    dir
 }
 
 fn run_sh(dir: &Path, args: &[&str]) -> Output {
@@ -63,8 +65,7 @@ fn report(dir: &Path) -> Value {
 
 #[test]
 fn a_passing_short_run_reports_every_bench_and_the_suite_log_verbatim() {
-    let dir = scratch("pass");
-    fake_bundle(&dir, 0, "none");
+    let dir = fake_bundle("pass", 0, "none");
     let out = run_sh(&dir, &["--short"]);
     assert!(out.status.success(), "{out:?}");
     let report = report(&dir);
@@ -88,8 +89,7 @@ fn a_passing_short_run_reports_every_bench_and_the_suite_log_verbatim() {
 
 #[test]
 fn packed_binaries_are_unpacked_outside_the_bundle() {
-    let dir = scratch("packed");
-    fake_bundle(&dir, 0, "none");
+    let dir = fake_bundle("packed", 0, "none");
     for name in ["efficientnet", "backend-suite"] {
         let status = Command::new("xz")
             .arg(dir.join("bin").join(name))
@@ -114,8 +114,7 @@ fn packed_binaries_are_unpacked_outside_the_bundle() {
 
 #[test]
 fn failures_are_reported_and_fail_the_run() {
-    let dir = scratch("fail");
-    fake_bundle(&dir, 101, "bf16");
+    let dir = fake_bundle("fail", 101, "bf16");
     let out = run_sh(&dir, &["--budget", "60"]);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     let report = report(&dir);
@@ -138,8 +137,7 @@ fn failures_are_reported_and_fail_the_run() {
 
 #[test]
 fn an_exhausted_budget_skips_the_remaining_steps() {
-    let dir = scratch("budget");
-    fake_bundle(&dir, 0, "none");
+    let dir = fake_bundle("budget", 0, "none");
     let out = run_sh(&dir, &["--budget", "0"]);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     let report = report(&dir);
@@ -154,8 +152,7 @@ fn an_exhausted_budget_skips_the_remaining_steps() {
 
 #[test]
 fn bad_usage_and_a_broken_bundle_are_clear_errors() {
-    let dir = scratch("usage");
-    fake_bundle(&dir, 0, "none");
+    let dir = fake_bundle("usage", 0, "none");
     for (args, message) in [
         (&["--frobnicate"][..], "unknown argument '--frobnicate'"),
         (
