@@ -49,6 +49,10 @@ pub struct BenchArgs {
     /// Inference with every BatchNorm folded into its convolution (`EfficientNet::fuse`).
     #[arg(long)]
     fuse: bool,
+    /// Also time each op class of the fast inference path (stem, 1x1 expand, depthwise, SE,
+    /// 1x1 project, head and pool, classifier), in ms per iteration; needs `--fuse` on flex.
+    #[arg(long)]
+    profile: bool,
     /// Compute precision: f32, or mixed bf16/f16 (f32 weights; in training f32 BatchNorm,
     /// loss and optimizer, and for f16 the loss scaling of `train --precision f16`).
     #[arg(long, value_enum, default_value_t = Precision::F32)]
@@ -98,6 +102,18 @@ pub struct BenchReport {
     /// `avx2+fma`, `neon`, `baseline`), picked at run time; Burn's matrix products pick theirs
     /// the same way.
     pub simd: &'static str,
+    /// With `--profile`: ms per iteration in each op class of the fast path, in network order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<Vec<OpTime>>,
+}
+
+/// One op class of `--profile`.
+#[derive(Debug, Serialize)]
+pub struct OpTime {
+    /// The class (`stem`, `expand_1x1`, `depthwise`, ...).
+    pub op: &'static str,
+    /// Milliseconds per timed iteration.
+    pub ms: f64,
 }
 
 /// Peak resident memory of this process, MiB (Linux).
@@ -162,6 +178,11 @@ impl BenchArgs {
                 "--fuse is for inference: a fused model has no BatchNorm to train",
             ));
         }
+        if self.profile && (!self.fuse || self.mode == Mode::Train) {
+            return Err(usage(
+                "--profile times the fast inference path: it needs --fuse (and --device flex)",
+            ));
+        }
         if resolution < 32 {
             return Err(usage(format!(
                 "--resolution {resolution} is below 32 pixels"
@@ -211,12 +232,37 @@ fn time_inference(
         model = model.fuse();
     }
     let x = args.input(resolution, precision.dtype(), device);
+    if args.profile && !efficientnet::kernels::fast_path_applies(&model, &x) {
+        return Err(usage(
+            "--profile times the fast inference path, which runs f32 on --device flex only",
+        ));
+    }
+    let mut calls = 0;
     time(args.warmup, args.iters, device, (), |()| {
+        if args.profile && calls == args.warmup {
+            efficientnet::kernels::profile::start(); // from the first timed iteration
+        }
+        calls += 1;
         let logits = model.forward(x.clone()); // [n, classes]
         let _ = logits.into_data();
         device.sync()?;
         Ok(())
     })
+}
+
+/// The profile summed since the first timed iteration, per iteration.
+fn profile(iters: usize) -> Option<Vec<OpTime>> {
+    let totals = efficientnet::kernels::profile::take()?;
+    let per_iter = |d: std::time::Duration| d.as_secs_f64() * 1e3 / iters as f64;
+    Some(
+        totals
+            .into_iter()
+            .map(|(class, total)| OpTime {
+                op: class.name(),
+                ms: per_iter(total),
+            })
+            .collect(),
+    )
 }
 
 /// Timed training steps: forward, cross-entropy, backward (loss-scaled for f16) and an SGD
@@ -294,11 +340,25 @@ impl BenchReport {
                 .map(|bytes| bytes as f64 / (1024.0 * 1024.0)),
             threads: std::thread::available_parallelism().map_or(1, usize::from),
             simd: efficientnet::kernels::simd_level(),
+            profile: if args.profile {
+                profile(args.iters)
+            } else {
+                None
+            },
         }
     }
 
-    /// The report as one line of text.
+    /// The report as text: one line, then the profile's lines.
     fn line(&self) -> String {
+        let mut text = self.summary();
+        for op in self.profile.iter().flatten() {
+            text.push_str(&format!("\n  {:<20} {:8.2} ms", op.op, op.ms));
+        }
+        text
+    }
+
+    /// The report as one line of text.
+    fn summary(&self) -> String {
         format!(
             "{} {}{} {} batch {} at {} px on {}: {:.1} images/s (median {:.1} ms of {}, min {:.1}, max {:.1}), peak RSS {}{}",
             self.model,

@@ -125,7 +125,7 @@ pub(crate) fn runs_on_flex<const D: usize>(x: &burn::tensor::Tensor<D>) -> bool 
 }
 
 /// `x` as a contiguous tensor starting at offset 0 (a copy only if it is not one already).
-fn contiguous(x: FlexTensor) -> FlexTensor {
+pub(super) fn contiguous(x: FlexTensor) -> FlexTensor {
     let plain = x
         .layout()
         .contiguous_offsets()

@@ -18,6 +18,10 @@
 //!   direct loops with a fused backward, where Burn's composition copies the activation into
 //!   channel-major order twice per pass and runs ~8 ops forward and ~16 backward.
 //! * [`linear`]: Burn's, in the input's dtype (mixed precision).
+//!
+//! Besides these ops, `fast` is a whole inference path: a fused model's `forward` on flex runs
+//! end to end on channels-last activations there (see its module doc), timed per op class by
+//! [`profile`].
 
 #[cfg(feature = "flex")]
 mod autodiff;
@@ -25,6 +29,8 @@ mod autodiff;
 mod batch_norm;
 #[cfg(feature = "flex")]
 mod depthwise;
+#[cfg(feature = "flex")]
+mod fast;
 #[cfg(feature = "flex")]
 mod flex;
 #[cfg(feature = "flex")]
@@ -42,6 +48,18 @@ mod simd;
 /// time: `avx512`, `avx2+fma`, `neon` or `baseline` (also with `EFFICIENTNET_SIMD=baseline`).
 #[cfg(feature = "flex")]
 pub use simd::level as simd_level;
+
+/// Time per op class of the fast inference path (`start`, then `take`).
+#[cfg(feature = "flex")]
+pub use fast::profile;
+
+#[cfg(feature = "flex")]
+pub(crate) use fast::forward as fast_forward;
+
+/// Whether `model.forward(x)` runs the fast inference path (a fused model, an `f32` input on
+/// flex without autodiff).
+#[cfg(feature = "flex")]
+pub use fast::applies as fast_path_applies;
 
 use burn::nn::conv::Conv2d;
 use burn::nn::{BatchNorm, Linear};

@@ -3,6 +3,7 @@
 mod backends;
 mod backward;
 mod drop_path;
+mod fast_path;
 mod forward;
 mod hostile;
 mod images;

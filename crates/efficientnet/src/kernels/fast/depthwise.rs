@@ -1,0 +1,242 @@
+//! Depthwise convolution on channels-last activations, with the bias, the activation and the
+//! squeeze-excitation mean in the same pass. A tile of output pixels (16 KiB, so it stays in
+//! L1) starts at the bias, takes one multiply-add pass per kernel tap (a loop along the
+//! channels, vectorised), then is activated and summed into the SE mean while still in L1.
+
+use rayon::prelude::*;
+
+use crate::config::Activation;
+
+use super::super::simd;
+use super::epilogue::{ActivationLoop, with_activation};
+use super::window::Window;
+
+/// Output rows per rayon task at most.
+const MAX_ROWS_PER_TASK: usize = 8;
+
+/// `out[n, y, x, c] = act(bias[c] + sum_taps x[n, y', x', c] * taps[tap, c])`, returning the
+/// per-sample channel sums of `out` (`[N, C]`, for squeeze-excitation's mean).
+///
+/// Shapes: `x` `[N, H, W, C]`, `taps` `[KH * KW, C]` (the weight `[C, 1, KH, KW]` transposed),
+/// `bias` `[C]`, `out` `[N, OH, OW, C]`.
+pub(super) fn depthwise(
+    x: &[f32],
+    taps: &[f32],
+    bias: &[f32],
+    window: Window,
+    act: Option<Activation>,
+    out: &mut [f32],
+) -> Vec<f32> {
+    let c = bias.len();
+    let [h, w] = window.input;
+    let [oh, ow] = window.output;
+    let batch = x.len() / (h * w * c);
+    let rows_per_task = oh
+        .div_ceil(4 * rayon::current_num_threads())
+        .clamp(1, MAX_ROWS_PER_TASK);
+    let mut sums = vec![0.0f32; batch * c];
+    for (n, sums) in sums.chunks_exact_mut(c).enumerate() {
+        let x = &x[n * h * w * c..][..h * w * c];
+        let out = &mut out[n * oh * ow * c..][..oh * ow * c];
+        let partial: Vec<Vec<f32>> = out
+            .par_chunks_mut(rows_per_task * ow * c)
+            .enumerate()
+            .map(|(task, rows)| {
+                let mut partial = vec![0.0f32; c];
+                let kernel = Rows {
+                    x,
+                    taps,
+                    bias,
+                    window,
+                    first_row: task * rows_per_task,
+                    out: rows,
+                    sums: &mut partial,
+                };
+                with_activation(act, kernel);
+                partial
+            })
+            .collect();
+        for partial in partial {
+            sums.iter_mut().zip(&partial).for_each(|(s, p)| *s += p);
+        }
+    }
+    sums
+}
+
+/// Output rows `first_row..` of one sample: the loop of [`depthwise`], generic over the
+/// activation.
+struct Rows<'a> {
+    x: &'a [f32],
+    taps: &'a [f32],
+    bias: &'a [f32],
+    window: Window,
+    first_row: usize,
+    out: &'a mut [f32],
+    sums: &'a mut [f32],
+}
+
+impl ActivationLoop<()> for Rows<'_> {
+    #[inline(always)]
+    fn run<F: Fn(f32) -> f32 + Copy>(self, f: F) {
+        let Rows {
+            x,
+            taps,
+            bias,
+            window,
+            first_row,
+            out,
+            sums,
+        } = self;
+        let c = bias.len();
+        let ow = window.output[1];
+        // Output pixels per tile: 4096 values (16 KiB) stay in L1 across the kernel's taps.
+        let tile = (4096 / c).clamp(1, ow);
+        simd::dispatch(
+            #[inline(always)]
+            || {
+                for (j, row) in out.chunks_exact_mut(ow * c).enumerate() {
+                    let oy = first_row + j;
+                    for (t, pixels) in row.chunks_mut(tile * c).enumerate() {
+                        let first = t * tile;
+                        let tile = Tile {
+                            x,
+                            taps,
+                            window,
+                            oy,
+                            pixels: first..first + pixels.len() / c,
+                        };
+                        for pixel in pixels.chunks_exact_mut(c) {
+                            pixel.copy_from_slice(bias);
+                        }
+                        tile.accumulate(pixels);
+                        for pixel in pixels.chunks_exact_mut(c) {
+                            for (v, s) in pixel.iter_mut().zip(sums.iter_mut()) {
+                                *v = f(*v);
+                                *s += *v;
+                            }
+                        }
+                    }
+                }
+            },
+        )
+    }
+}
+
+/// Output pixels `pixels` of row `oy` of one sample.
+struct Tile<'a> {
+    x: &'a [f32],
+    taps: &'a [f32],
+    window: Window,
+    oy: usize,
+    pixels: std::ops::Range<usize>,
+}
+
+impl Tile<'_> {
+    /// `out[p, c] += x[p's input, c] * taps[tap, c]` over every tap that reads a real input
+    /// value: one pass over the tile per tap, each a vectorised loop along the channels.
+    #[inline(always)]
+    fn accumulate(&self, out: &mut [f32]) {
+        let w = &self.window;
+        let c = out.len() / self.pixels.len();
+        let (width, kw) = (w.input[1], w.kernel[1]);
+        for ky in w.taps(0, self.oy) {
+            let iy = w.input_index(0, self.oy, ky);
+            let row = &self.x[iy * width * c..][..width * c];
+            for kx in 0..kw {
+                let tap = &self.taps[(ky * kw + kx) * c..][..c];
+                let valid = w.outputs(1, kx);
+                let start = valid.start.max(self.pixels.start);
+                let end = valid.end.min(self.pixels.end);
+                for ox in start..end.max(start) {
+                    let src = &row[w.input_index(1, ox, kx) * c..][..c];
+                    let dst = &mut out[(ox - self.pixels.start) * c..][..c];
+                    for ((d, &s), &t) in dst.iter_mut().zip(src).zip(tap) {
+                        *d += s * t;
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(len: usize, seed: u32) -> Vec<f32> {
+        (0..len as u32)
+            .map(|i| ((i.wrapping_mul(2_654_435_761) ^ seed) % 1000) as f32 / 500.0 - 1.0)
+            .collect()
+    }
+
+    /// The definition, element by element, NHWC, no activation.
+    fn reference(x: &[f32], taps: &[f32], bias: &[f32], g: Window, batch: usize) -> Vec<f32> {
+        let c = bias.len();
+        let ([h, w], [oh, ow], [kh, kw]) = (g.input, g.output, g.kernel);
+        let mut out = vec![0.0; batch * oh * ow * c];
+        for n in 0..batch {
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    for ch in 0..c {
+                        let mut acc = bias[ch];
+                        for ky in 0..kh {
+                            for kx in 0..kw {
+                                let iy = (oy * g.stride[0] + ky) as isize - g.padding[0] as isize;
+                                let ix = (ox * g.stride[1] + kx) as isize - g.padding[1] as isize;
+                                if iy < 0 || ix < 0 || iy >= h as isize || ix >= w as isize {
+                                    continue;
+                                }
+                                let xi = ((n * h + iy as usize) * w + ix as usize) * c + ch;
+                                acc += x[xi] * taps[(ky * kw + kx) * c + ch];
+                            }
+                        }
+                        out[((n * oh + oy) * ow + ox) * c + ch] = acc;
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn matches_the_definition_with_sums() {
+        // 3x3 s1 p1 with 27 channels (blocks of 16, 8 and 1), 5x5 s2 SAME-style (1, 2) on odd
+        // sizes, 3x3 s2 (0, 1), a 5x5 kernel larger than its 2x3 input.
+        let cases = [
+            ([7, 9], [3, 3], [1, 1], [1, 1], [7, 9], 27),
+            ([9, 11], [5, 5], [2, 2], [1, 1], [5, 6], 16),
+            ([8, 8], [3, 3], [2, 2], [0, 0], [4, 4], 8),
+            ([2, 3], [5, 5], [1, 1], [2, 2], [2, 3], 5),
+        ];
+        for (input, kernel, stride, padding, output, c) in cases {
+            let g = Window {
+                input,
+                output,
+                kernel,
+                stride,
+                padding,
+            };
+            let batch = 2;
+            let x = values(batch * input[0] * input[1] * c, 1);
+            let taps = values(kernel[0] * kernel[1] * c, 2);
+            let bias = values(c, 3);
+            let want = reference(&x, &taps, &bias, g, batch);
+            let mut got = vec![f32::NAN; want.len()];
+            let sums = depthwise(&x, &taps, &bias, g, None, &mut got);
+            for (i, (a, b)) in got.iter().zip(&want).enumerate() {
+                assert!((a - b).abs() < 1e-5, "{g:?} at {i}: {a} vs {b}");
+            }
+            for n in 0..batch {
+                for ch in 0..c {
+                    let want: f32 = want[n * output[0] * output[1] * c..]
+                        [..output[0] * output[1] * c]
+                        .iter()
+                        .skip(ch)
+                        .step_by(c)
+                        .sum();
+                    assert!((sums[n * c + ch] - want).abs() < 1e-4, "{g:?} sum");
+                }
+            }
+        }
+    }
+}
