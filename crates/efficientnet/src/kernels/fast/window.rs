@@ -73,6 +73,18 @@ impl Window {
         start..end.max(start)
     }
 
+    /// The output positions along `axis` whose whole kernel reads real input (no padding).
+    pub fn interior(&self, axis: usize) -> Range<usize> {
+        let (stride, pad, kernel) = (self.stride[axis], self.padding[axis], self.kernel[axis]);
+        let start = pad.div_ceil(stride);
+        // o * stride - pad + kernel <= input
+        let end = match (self.input[axis] + pad).checked_sub(kernel) {
+            Some(room) => (room / stride + 1).min(self.output[axis]),
+            None => 0,
+        };
+        start..end.max(start)
+    }
+
     /// The input position read by output position `o` through tap `k` (a tap of
     /// [`taps`](Self::taps)).
     #[inline(always)]
