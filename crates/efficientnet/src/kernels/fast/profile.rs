@@ -1,4 +1,4 @@
-//! Time spent per op class in the fast path ([`super::forward`]), for `efficientnet bench
+//! Time spent per op class in the fast inference path of fused models, for `efficientnet bench
 //! --profile`: off until [`start`], then summed over every forward pass until [`take`].
 
 use std::sync::Mutex;
