@@ -172,7 +172,7 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     /// Direct definition of the depthwise convolution's gradients, element by element.
@@ -206,7 +206,8 @@ mod tests {
         (gx, gw)
     }
 
-    fn values(len: usize, seed: u32) -> Vec<f32> {
+    /// `len` deterministic values in `[-1, 1)`, varied by `seed`.
+    pub(in crate::kernels) fn values(len: usize, seed: u32) -> Vec<f32> {
         (0..len as u32)
             .map(|i| ((i.wrapping_mul(2_654_435_761) ^ seed) % 1000) as f32 / 500.0 - 1.0)
             .collect()

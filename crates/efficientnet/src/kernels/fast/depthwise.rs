@@ -300,13 +300,8 @@ impl Tile<'_> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::super::depthwise::tests::values;
     use super::*;
-
-    fn values(len: usize, seed: u32) -> Vec<f32> {
-        (0..len as u32)
-            .map(|i| ((i.wrapping_mul(2_654_435_761) ^ seed) % 1000) as f32 / 500.0 - 1.0)
-            .collect()
-    }
 
     /// The definition, element by element, NHWC, no activation.
     fn reference(x: &[f32], taps: &[f32], bias: &[f32], g: Window, batch: usize) -> Vec<f32> {
