@@ -10,59 +10,24 @@
 use rayon::prelude::*;
 
 use super::simd;
+use super::window::Window;
 
-/// The geometry of one depthwise convolution. Padding is the leading (top, left) amount; the
-/// trailing side follows from the output size, so asymmetric "SAME" padding works too.
+/// The geometry of one depthwise convolution: batch, channels and the kernel's [`Window`].
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Geometry {
     /// Batch size.
     pub batch: usize,
     /// Channels (= groups).
     pub channels: usize,
-    /// Input height and width.
-    pub input: [usize; 2],
-    /// Output height and width.
-    pub output: [usize; 2],
-    /// Kernel height and width.
-    pub kernel: [usize; 2],
-    /// Stride along height and width.
-    pub stride: [usize; 2],
-    /// Leading padding along height and width.
-    pub padding: [usize; 2],
-}
-
-impl Geometry {
-    /// Output positions `o` along `axis` for which kernel tap `k` reads a real (not padded) input
-    /// value, `0 <= o * stride + k - padding < input`.
-    #[inline(always)]
-    fn valid(&self, axis: usize, k: usize) -> std::ops::Range<usize> {
-        let (stride, pad, input, output) = (
-            self.stride[axis],
-            self.padding[axis],
-            self.input[axis],
-            self.output[axis],
-        );
-        let start = pad.saturating_sub(k).div_ceil(stride);
-        let end = if input + pad > k {
-            ((input + pad - k - 1) / stride + 1).min(output)
-        } else {
-            0
-        };
-        start..end.max(start)
-    }
-
-    /// The input index read by output position `o` through tap `k` (inside [`Self::valid`]).
-    #[inline(always)]
-    fn input_index(&self, axis: usize, o: usize, k: usize) -> usize {
-        o * self.stride[axis] + k - self.padding[axis]
-    }
+    /// Input and output sizes, kernel, stride, leading padding.
+    pub window: Window,
 }
 
 /// `dL/dx`, `[N, C, H, W]`, from `grad` (`[N, C, OH, OW]`) and `weight` (`[C, 1, KH, KW]`).
 pub(crate) fn x_grad(grad: &[f32], weight: &[f32], g: Geometry) -> Vec<f32> {
-    let [h, w] = g.input;
-    let [oh, ow] = g.output;
-    let [kh, kw] = g.kernel;
+    let [h, w] = g.window.input;
+    let [oh, ow] = g.window.output;
+    let [kh, kw] = g.window.kernel;
     let mut out = vec![0.0f32; g.batch * g.channels * h * w];
     out.par_chunks_mut(h * w)
         .enumerate()
@@ -76,15 +41,15 @@ pub(crate) fn x_grad(grad: &[f32], weight: &[f32], g: Geometry) -> Vec<f32> {
                     for ky in 0..kh {
                         for kx in 0..kw {
                             let tap = taps[ky * kw + kx];
-                            let cols = g.valid(1, kx);
+                            let cols = g.window.outputs(1, kx);
                             if cols.is_empty() {
                                 continue;
                             }
-                            for oy in g.valid(0, ky) {
-                                let row = &mut gx[g.input_index(0, oy, ky) * w..][..w];
+                            for oy in g.window.outputs(0, ky) {
+                                let row = &mut gx[g.window.input_index(0, oy, ky) * w..][..w];
                                 let src = &gy[oy * ow..][cols.clone()];
-                                if g.stride[1] == 1 {
-                                    let start = g.input_index(1, cols.start, kx);
+                                if g.window.stride[1] == 1 {
+                                    let start = g.window.input_index(1, cols.start, kx);
                                     for (dst, &v) in
                                         row[start..start + src.len()].iter_mut().zip(src)
                                     {
@@ -92,7 +57,7 @@ pub(crate) fn x_grad(grad: &[f32], weight: &[f32], g: Geometry) -> Vec<f32> {
                                     }
                                 } else {
                                     for (ox, &v) in cols.clone().zip(src) {
-                                        row[g.input_index(1, ox, kx)] += v * tap;
+                                        row[g.window.input_index(1, ox, kx)] += v * tap;
                                     }
                                 }
                             }
@@ -106,9 +71,9 @@ pub(crate) fn x_grad(grad: &[f32], weight: &[f32], g: Geometry) -> Vec<f32> {
 
 /// `dL/dweight`, `[C, 1, KH, KW]`, from `x` (`[N, C, H, W]`) and `grad` (`[N, C, OH, OW]`).
 pub(crate) fn weight_grad(x: &[f32], grad: &[f32], g: Geometry) -> Vec<f32> {
-    let [h, w] = g.input;
-    let [oh, ow] = g.output;
-    let [kh, kw] = g.kernel;
+    let [h, w] = g.window.input;
+    let [oh, ow] = g.window.output;
+    let [kh, kw] = g.window.kernel;
     let mut out = vec![0.0f32; g.channels * kh * kw];
     out.par_chunks_mut(kh * kw)
         .enumerate()
@@ -121,23 +86,25 @@ pub(crate) fn weight_grad(x: &[f32], grad: &[f32], g: Geometry) -> Vec<f32> {
                         let xs = &x[plane * h * w..][..h * w];
                         let gy = &grad[plane * oh * ow..][..oh * ow];
                         for ky in 0..kh {
-                            let rows = g.valid(0, ky);
+                            let rows = g.window.outputs(0, ky);
                             for kx in 0..kw {
-                                let cols = g.valid(1, kx);
+                                let cols = g.window.outputs(1, kx);
                                 if cols.is_empty() {
                                     continue;
                                 }
                                 let mut sum = 0.0f32;
                                 for oy in rows.clone() {
                                     let src = &gy[oy * ow..][cols.clone()];
-                                    let row = &xs[g.input_index(0, oy, ky) * w..][..w];
-                                    sum += if g.stride[1] == 1 {
-                                        let start = g.input_index(1, cols.start, kx);
+                                    let row = &xs[g.window.input_index(0, oy, ky) * w..][..w];
+                                    sum += if g.window.stride[1] == 1 {
+                                        let start = g.window.input_index(1, cols.start, kx);
                                         dot(src, &row[start..start + src.len()])
                                     } else {
                                         cols.clone()
                                             .zip(src)
-                                            .map(|(ox, &v)| v * row[g.input_index(1, ox, kx)])
+                                            .map(|(ox, &v)| {
+                                                v * row[g.window.input_index(1, ox, kx)]
+                                            })
                                             .sum()
                                     };
                                 }
@@ -177,9 +144,9 @@ pub(super) mod tests {
 
     /// Direct definition of the depthwise convolution's gradients, element by element.
     fn reference(x: &[f32], weight: &[f32], grad: &[f32], g: Geometry) -> (Vec<f32>, Vec<f32>) {
-        let [h, w] = g.input;
-        let [oh, ow] = g.output;
-        let [kh, kw] = g.kernel;
+        let [h, w] = g.window.input;
+        let [oh, ow] = g.window.output;
+        let [kh, kw] = g.window.kernel;
         let mut gx = vec![0.0; x.len()];
         let mut gw = vec![0.0; weight.len()];
         for n in 0..g.batch {
@@ -189,8 +156,10 @@ pub(super) mod tests {
                         let gy = grad[((n * g.channels + c) * oh + oy) * ow + ox];
                         for ky in 0..kh {
                             for kx in 0..kw {
-                                let iy = (oy * g.stride[0] + ky) as isize - g.padding[0] as isize;
-                                let ix = (ox * g.stride[1] + kx) as isize - g.padding[1] as isize;
+                                let iy = (oy * g.window.stride[0] + ky) as isize
+                                    - g.window.padding[0] as isize;
+                                let ix = (ox * g.window.stride[1] + kx) as isize
+                                    - g.window.padding[1] as isize;
                                 if iy < 0 || ix < 0 || iy >= h as isize || ix >= w as isize {
                                     continue;
                                 }
@@ -224,14 +193,17 @@ pub(super) mod tests {
             ([2, 3], [5, 5], [1, 1], [2, 2], [2, 3]),
         ];
         for (input, kernel, stride, padding, output) in cases {
-            let g = Geometry {
-                batch: 2,
-                channels: 3,
+            let window = Window {
                 input,
                 output,
                 kernel,
                 stride,
                 padding,
+            };
+            let g = Geometry {
+                batch: 2,
+                channels: 3,
+                window,
             };
             let x = values(2 * 3 * input[0] * input[1], 1);
             let weight = values(3 * kernel[0] * kernel[1], 2);

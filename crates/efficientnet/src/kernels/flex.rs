@@ -12,6 +12,7 @@ use rayon::prelude::*;
 
 use super::batch_norm::{self, Planes};
 use super::depthwise::{self, Geometry};
+use super::window::Window;
 use super::{math, simd};
 
 /// Values per rayon task: below two of these a tensor is done on one thread.
@@ -147,11 +148,13 @@ fn geometry(x: &Shape, weight: &Shape, grad: &Shape, options: &ConvOptions<2>) -
     Geometry {
         batch: x[0],
         channels: x[1],
-        input: [x[2], x[3]],
-        output: [grad[2], grad[3]],
-        kernel: [weight[2], weight[3]],
-        stride: options.stride,
-        padding: options.padding_begin(),
+        window: Window {
+            input: [x[2], x[3]],
+            output: [grad[2], grad[3]],
+            kernel: [weight[2], weight[3]],
+            stride: options.stride,
+            padding: options.padding_begin(),
+        },
     }
 }
 
@@ -161,7 +164,7 @@ fn all_f32(tensors: &[&FlexTensor]) -> bool {
 }
 
 /// The first `n` values of a contiguous `f32` tensor.
-fn values(x: &FlexTensor) -> &[f32] {
+pub(super) fn values(x: &FlexTensor) -> &[f32] {
     &x.storage::<f32>()[..x.layout().num_elements()]
 }
 

@@ -43,6 +43,8 @@ mod precision;
 mod running_stats;
 #[cfg(feature = "flex")]
 mod simd;
+#[cfg(feature = "flex")]
+mod window;
 
 /// The vector instruction set this crate's flex kernels run with on this CPU, chosen at run
 /// time: `avx512`, `avx2+fma`, `neon` or `baseline` (also with `EFFICIENTNET_SIMD=baseline`).

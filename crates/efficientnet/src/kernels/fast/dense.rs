@@ -8,7 +8,7 @@ use std::ops::Range;
 use burn::backend::flex::FlexTensor;
 use burn::tensor::TensorData;
 
-use super::window::Window;
+use super::super::window::Window;
 
 /// The weight `[C_out, C_in, KH, KW]` reordered to the patches' tap-major order, as the right
 /// operand `[KH * KW * C_in, C_out]` of the patch product.

@@ -8,8 +8,8 @@ use rayon::prelude::*;
 use crate::config::Activation;
 
 use super::super::simd;
+use super::super::window::Window;
 use super::epilogue::{ActivationLoop, with_activation};
-use super::window::Window;
 
 /// Output rows per rayon task at most.
 const MAX_ROWS_PER_TASK: usize = 8;

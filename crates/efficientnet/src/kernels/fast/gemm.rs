@@ -10,6 +10,8 @@ use burn::backend::flex::FlexTensor;
 use burn::backend::flex::ops::matmul::matmul;
 use rayon::prelude::*;
 
+use super::super::flex::values;
+
 /// Rows per tile at most: a `[256, C_out]` result stays in L2 for the epilogue.
 const MAX_TILE_ROWS: usize = 256;
 
@@ -71,11 +73,6 @@ pub(super) fn product_map<R: Send>(
 /// Rows `range` of the matrix `x` (`[R, K]`), as a view.
 pub(super) fn rows_of(x: &FlexTensor, range: Range<usize>) -> FlexTensor {
     x.narrow(0, range.start, range.len())
-}
-
-/// The values of a contiguous `f32` tensor that starts at offset 0.
-pub(super) fn values(t: &FlexTensor) -> &[f32] {
-    &t.storage::<f32>()[..t.layout().num_elements()]
 }
 
 #[cfg(test)]

@@ -25,7 +25,6 @@ mod epilogue;
 mod gemm;
 pub mod profile;
 mod se;
-mod window;
 
 use burn::backend::flex::FlexTensor;
 use burn::backend::{BackendTensor, DispatchTensorKind};
@@ -36,10 +35,10 @@ use burn::tensor::{DType, Tensor, TensorData};
 use crate::blocks::{Block, ConvBnAct, FusedMbConv, MbConv};
 use crate::model::EfficientNet;
 
-use super::flex::{contiguous, runs_on_flex};
-use gemm::{product_into, product_map, rows_of, values};
+use super::flex::{contiguous, runs_on_flex, values};
+use super::window::Window;
+use gemm::{product_into, product_map, rows_of};
 use profile::{OpClass, timed};
-use window::Window;
 
 /// The logits of `model` for `x` on the fast path, or `None` where it does not apply (not
 /// flex, not `f32`, autodiff, a model not fused, weights not on flex): the caller then runs
@@ -199,44 +198,36 @@ fn project(
 ) -> Option<Activations> {
     let (weight, bias) = weight_and_bias(&layer.conv)?;
     let mut out = Activations::output(x.batch, x.size, bias.len());
-    let (c_out, pixels) = (bias.len(), x.size[0] * x.size[1]);
-    let epilogue = |offset: usize| {
-        let bias = &bias;
-        move |rows: std::ops::Range<usize>, product: &[f32], dst: &mut [f32]| {
-            let residual =
-                residual.map(|r| &r.values()[(offset + rows.start) * c_out..][..dst.len()]);
-            epilogue::bias_residual(product, bias, residual, dst)
+    let (c_out, c_mid) = (bias.len(), x.channels());
+    // Row ranges with their weight: all rows with the layer's, or one sample each with its gate
+    // folded in.
+    let parts: Vec<(std::ops::Range<usize>, FlexTensor)> = match gates {
+        None => vec![(0..x.rows(), gemm::right_operand(&weight))],
+        Some(gates) => {
+            let pixels = x.size[0] * x.size[1];
+            let folded = |gate| se::folded(values(&weight), gate);
+            (gates.chunks_exact(c_mid).enumerate())
+                .map(|(n, gate)| {
+                    let w = FlexTensor::from_data(TensorData::new(folded(gate), [c_out, c_mid]));
+                    (n * pixels..(n + 1) * pixels, gemm::right_operand(&w))
+                })
+                .collect()
         }
     };
-    match gates {
-        None => {
-            let w = gemm::right_operand(&weight);
-            product_into(
-                x.rows(),
-                |r| rows_of(&x.data, r),
-                &w,
-                out.values_mut(),
-                epilogue(0),
-            );
-        }
-        Some(gates) => {
-            let c_mid = x.channels();
-            let dst = out.values_mut();
-            for (n, gate) in gates.chunks_exact(c_mid).enumerate() {
-                let w = FlexTensor::from_data(TensorData::new(
-                    se::folded(values(&weight), gate),
-                    [c_out, c_mid],
-                ));
-                let offset = n * pixels;
-                product_into(
-                    pixels,
-                    |r| rows_of(&x.data, offset + r.start..offset + r.end),
-                    &w.transpose(0, 1),
-                    &mut dst[offset * c_out..][..pixels * c_out],
-                    epilogue(offset),
-                );
-            }
-        }
+    let dst = out.values_mut();
+    for (rows, w) in parts {
+        let first = rows.start;
+        product_into(
+            rows.len(),
+            |r| rows_of(&x.data, first + r.start..first + r.end),
+            &w,
+            &mut dst[first * c_out..rows.end * c_out],
+            |r, product, dst| {
+                let residual =
+                    residual.map(|res| &res.values()[(first + r.start) * c_out..][..dst.len()]);
+                epilogue::bias_residual(product, &bias, residual, dst)
+            },
+        );
     }
     Some(out)
 }

@@ -4,13 +4,13 @@ use std::ops::Range;
 
 use burn::nn::conv::Conv2d;
 
-use super::super::padding::conv_options;
+use super::padding::conv_options;
 
 /// The sliding window of a 2-d convolution over one `[H, W]` input: kernel, stride, leading
 /// padding (the trailing side follows from the output size, so TF's asymmetric SAME padding
 /// works too), input and output sizes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) struct Window {
+pub(crate) struct Window {
     /// Input height and width.
     pub input: [usize; 2],
     /// Output height and width.
