@@ -222,7 +222,7 @@ fn measure_config(
 }
 
 /// The CPU's SIMD extensions that matter to these kernels (Linux), e.g. `avx2 fma avx512f`.
-fn cpu_flags() -> String {
+pub fn cpu_flags() -> String {
     let info = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let flags: Vec<&str> = info
         .lines()
@@ -250,7 +250,7 @@ fn cpu_flags() -> String {
 }
 
 /// The CPU's model name (Linux), or `unknown CPU`.
-fn cpu_name() -> String {
+pub fn cpu_name() -> String {
     std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|info| {

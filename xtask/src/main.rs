@@ -3,9 +3,12 @@
 //! * `cargo xtask ci` — what CI runs (`.ci/run`): fmt check, clippy, rustdoc, the test suite.
 //! * `cargo xtask train [--backend B] [ARGS...]` — `efficientnet train` built with backend B's
 //!   feature; without `--data` it trains a tiny EfficientNet on the built-in synthetic shapes.
-//! * `cargo xtask docs` — the SVG figures of `docs/` from the configs and `docs/bench.json`.
+//! * `cargo xtask docs` — the SVG figures of `docs/` and the generated tables, from the configs,
+//!   published numbers, `docs/bench.json` and `docs/profile.json`.
 //! * `cargo xtask bench [--vs-torch]` — `efficientnet bench` on the standard configurations
 //!   (release build), side by side with PyTorch (`scripts/bench_torch.py`).
+//! * `cargo xtask profile [--runs N]` — time per op class of the fast inference path (B0,
+//!   batch 1, release build), N separate runs, as `docs/profile.json` for `cargo xtask docs`.
 //! * `cargo xtask fuzz [--seconds S] [weights|image]` — libFuzzer on the weight readers and the
 //!   image decoder (nightly + cargo-fuzz).
 //! * `cargo xtask gpu-bundle [--check]` — the GPU check packed in one folder that runs with
@@ -21,15 +24,19 @@
 
 #[path = "../../crates/efficientnet-cli/src/backends.rs"]
 mod backends;
+mod bars;
 mod bench;
 mod builds;
+mod chart;
 mod docs;
 mod fuzz;
 mod gpu_bundle;
+mod labels;
 mod loadtest;
 mod markers;
 mod parity;
 mod process;
+mod profile;
 mod svg;
 mod train;
 mod weight_sets;
@@ -92,6 +99,26 @@ enum Task {
         /// Measurements of each configuration per side (interleaved); the best is reported.
         #[arg(long, default_value_t = 2)]
         repeats: usize,
+    },
+    /// Time per op class of the fast inference path of a fused model on flex (`efficientnet
+    /// bench --fuse --profile`, release build), in separate runs, written to `docs/profile.json`
+    /// for the speed figure of `cargo xtask docs`.
+    Profile {
+        /// Model profiled.
+        #[arg(long, default_value = "efficientnet_b0")]
+        model: String,
+        /// Images per iteration.
+        #[arg(long, default_value_t = 1)]
+        batch: usize,
+        /// Input side in pixels.
+        #[arg(long, default_value_t = 224)]
+        resolution: usize,
+        /// Timed iterations per run.
+        #[arg(long, default_value_t = 30)]
+        iters: usize,
+        /// Separate runs (processes), for the spread.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
     },
     /// Fuzz the weight-file readers and the image decoder with `cargo fuzz` (libFuzzer; needs
     /// a nightly toolchain and `cargo install cargo-fuzz`). Crashes land in `fuzz/artifacts/`.
@@ -191,6 +218,22 @@ fn main() -> ExitCode {
         Task::Docs => docs::generate(&root()),
         Task::GpuBundle { out, check } => gpu_bundle(&cargo, &out, check.as_deref()),
         Task::GpuCheck { out, device } => gpu_check(&cargo, &out, &device),
+        Task::Profile {
+            model,
+            batch,
+            resolution,
+            iters,
+            runs,
+        } => profile::profile(
+            &cargo,
+            &profile::Setup {
+                model: &model,
+                batch,
+                resolution,
+                iters,
+                runs,
+            },
+        ),
         Task::Fuzz { seconds, targets } => fuzz::fuzz(seconds, targets),
         Task::Bench {
             vs_torch,

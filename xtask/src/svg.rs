@@ -1,4 +1,4 @@
-//! A few SVG primitives and a scatter/line chart, enough for the figures of `docs/`.
+//! A few SVG primitives, enough for the figures of `docs/` (charts: `chart.rs`, `bars.rs`).
 //!
 //! Plain SVG text: browsers and GitHub render the labels with their own fonts, so no font
 //! files or layout engine are needed here.
@@ -107,6 +107,35 @@ impl Svg {
         );
     }
 
+    /// A filled square of half-side `r` centred at `(x, y)`.
+    pub fn square(&mut self, x: f64, y: f64, r: f64, fill: &str) {
+        let _ = writeln!(
+            self.body,
+            r#"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="{fill}"/>"#,
+            x - r,
+            y - r,
+            2.0 * r,
+            2.0 * r
+        );
+    }
+
+    /// Text at `(x, y)` (baseline) in `colour`.
+    pub fn text_in(
+        &mut self,
+        colour: &str,
+        (x, y): (f64, f64),
+        size: f64,
+        anchor: Anchor,
+        text: &str,
+    ) {
+        let _ = writeln!(
+            self.body,
+            r##"<text x="{x:.1}" y="{y:.1}" font-family="sans-serif" font-size="{size}" text-anchor="{}" fill="{colour}">{}</text>"##,
+            anchor.name(),
+            escape(text)
+        );
+    }
+
     /// A white circle with an outline.
     pub fn ring(&mut self, x: f64, y: f64, r: f64) {
         let _ = writeln!(
@@ -117,12 +146,7 @@ impl Svg {
 
     /// Text at `(x, y)` (baseline).
     pub fn text(&mut self, x: f64, y: f64, size: f64, anchor: Anchor, text: &str) {
-        let _ = writeln!(
-            self.body,
-            r##"<text x="{x:.1}" y="{y:.1}" font-family="sans-serif" font-size="{size}" text-anchor="{}" fill="#222">{}</text>"##,
-            anchor.name(),
-            escape(text)
-        );
+        self.text_in("#222", (x, y), size, anchor, text);
     }
 
     /// A labelled box of `(w, h)` centred at `(cx, cy)`.
@@ -151,186 +175,5 @@ impl Svg {
             w = self.width,
             h = self.height
         )
-    }
-}
-
-/// One series of a chart.
-pub struct Series {
-    pub label: String,
-    pub colour: &'static str,
-    /// `(x, y, point label)`.
-    pub points: Vec<(f64, f64, String)>,
-    /// Join the points with a line.
-    pub line: bool,
-}
-
-/// A chart with a (optionally logarithmic) x axis, a linear y axis and labelled points.
-pub struct Chart {
-    pub title: String,
-    pub x_label: String,
-    pub y_label: String,
-    pub log_x: bool,
-    pub series: Vec<Series>,
-}
-
-/// Margins of a chart around its plot area: left, right (the legend), top, bottom.
-const LEFT: f64 = 70.0;
-const RIGHT: f64 = 170.0;
-const TOP: f64 = 40.0;
-const BOTTOM: f64 = 55.0;
-
-/// A chart's plot area and the data range it shows (x on the log scale with `log_x`).
-struct Frame {
-    /// Plot area width and height.
-    pw: f64,
-    ph: f64,
-    /// Data range, padded.
-    x0: f64,
-    x1: f64,
-    y0: f64,
-    y1: f64,
-    log_x: bool,
-}
-
-/// `x` on the x axis' scale: its logarithm on a log axis.
-fn scale(log_x: bool, x: f64) -> f64 {
-    if log_x { x.log10() } else { x }
-}
-
-impl Frame {
-    /// The drawing's x of data `x`.
-    fn px(&self, x: f64) -> f64 {
-        LEFT + (scale(self.log_x, x) - self.x0) / (self.x1 - self.x0) * self.pw
-    }
-
-    /// The drawing's y of data `y`.
-    fn py(&self, y: f64) -> f64 {
-        TOP + (1.0 - (y - self.y0) / (self.y1 - self.y0)) * self.ph
-    }
-}
-
-impl Chart {
-    /// Renders the chart as an SVG document.
-    pub fn render(&self, width: f64, height: f64) -> String {
-        let frame = self.frame(width, height);
-        let mut svg = Svg::new(width, height);
-        svg.text(
-            width / 2.0 - RIGHT / 2.0 + LEFT / 2.0,
-            24.0,
-            16.0,
-            Anchor::Middle,
-            &self.title,
-        );
-        self.draw_axes(&mut svg, &frame, height);
-        self.draw_series(&mut svg, &frame);
-        svg.finish()
-    }
-
-    /// The plot area of a `width` x `height` chart, its range the points' plus a margin.
-    fn frame(&self, width: f64, height: f64) -> Frame {
-        let all: Vec<(f64, f64)> = self
-            .series
-            .iter()
-            .flat_map(|s| s.points.iter().map(|(x, y, _)| (scale(self.log_x, *x), *y)))
-            .collect();
-        let (x0, x1) = all
-            .iter()
-            .fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.0), b.max(p.0)));
-        let (y0, y1) = all
-            .iter()
-            .fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.1), b.max(p.1)));
-        let (xpad, ypad) = (((x1 - x0) * 0.06).max(1e-6), ((y1 - y0) * 0.08).max(1e-6));
-        Frame {
-            pw: width - LEFT - RIGHT,
-            ph: height - TOP - BOTTOM,
-            x0: x0 - xpad,
-            x1: x1 + xpad,
-            y0: y0 - ypad,
-            y1: y1 + ypad,
-            log_x: self.log_x,
-        }
-    }
-
-    /// The axes with their ticks, grid lines and labels.
-    fn draw_axes(&self, svg: &mut Svg, f: &Frame, height: f64) {
-        let (pw, ph) = (f.pw, f.ph);
-        svg.line(LEFT, TOP + ph, LEFT + pw, TOP + ph, "#333", 1.0);
-        svg.line(LEFT, TOP, LEFT, TOP + ph, "#333", 1.0);
-        // y ticks: 5 evenly spaced.
-        for i in 0..=5 {
-            let y = f.y0 + (f.y1 - f.y0) * i as f64 / 5.0;
-            svg.line(LEFT - 4.0, f.py(y), LEFT, f.py(y), "#333", 1.0);
-            svg.line(LEFT, f.py(y), LEFT + pw, f.py(y), "#eee", 1.0);
-            svg.text(
-                LEFT - 8.0,
-                f.py(y) + 4.0,
-                11.0,
-                Anchor::End,
-                &format!("{y:.1}"),
-            );
-        }
-        for x in self.x_ticks(f) {
-            svg.line(f.px(x), TOP + ph, f.px(x), TOP + ph + 4.0, "#333", 1.0);
-            let label = if self.log_x {
-                format!("{x}")
-            } else {
-                format!("{x:.0}")
-            };
-            svg.text(f.px(x), TOP + ph + 18.0, 11.0, Anchor::Middle, &label);
-        }
-        svg.text(
-            LEFT + pw / 2.0,
-            height - 12.0,
-            13.0,
-            Anchor::Middle,
-            &self.x_label,
-        );
-        svg.text(16.0, TOP - 12.0, 13.0, Anchor::Start, &self.y_label);
-    }
-
-    /// x ticks: 1, 2 and 5 times the decades (log), or about 8 whole-number steps.
-    fn x_ticks(&self, f: &Frame) -> Vec<f64> {
-        let (x0, x1) = (f.x0, f.x1);
-        if self.log_x {
-            let mut t = Vec::new();
-            let mut decade = 10f64.powf(x0.floor());
-            while decade.log10() <= x1 {
-                for m in [1.0, 2.0, 5.0] {
-                    let v = decade * m;
-                    if v.log10() >= x0 && v.log10() <= x1 {
-                        t.push(v);
-                    }
-                }
-                decade *= 10.0;
-            }
-            t
-        } else {
-            // Whole numbers: a tick per unit, or per larger step on wider ranges.
-            let step = ((x1 - x0) / 8.0).ceil().max(1.0);
-            let first = (x0 / step).ceil() as i64;
-            let last = (x1 / step).floor() as i64;
-            (first..=last).map(|i| i as f64 * step).collect()
-        }
-    }
-
-    /// Every series: its line, labelled points, and its legend entry.
-    fn draw_series(&self, svg: &mut Svg, f: &Frame) {
-        for (i, s) in self.series.iter().enumerate() {
-            let pts: Vec<(f64, f64)> = s
-                .points
-                .iter()
-                .map(|(x, y, _)| (f.px(*x), f.py(*y)))
-                .collect();
-            if s.line {
-                svg.polyline(&pts, s.colour, false);
-            }
-            for ((x, y), (_, _, label)) in pts.iter().zip(&s.points) {
-                svg.circle(*x, *y, 4.0, s.colour);
-                svg.text(x + 6.0, y - 6.0, 10.0, Anchor::Start, label);
-            }
-            let ly = TOP + 10.0 + 20.0 * i as f64;
-            svg.circle(LEFT + f.pw + 20.0, ly - 4.0, 5.0, s.colour);
-            svg.text(LEFT + f.pw + 30.0, ly, 12.0, Anchor::Start, &s.label);
-        }
     }
 }

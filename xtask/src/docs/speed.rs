@@ -1,0 +1,244 @@
+//! Speed figures from measurements: images/s against PyTorch and ONNX Runtime
+//! (`docs/bench.json`, `cargo xtask bench --vs-torch`) and, per op class of B0, the share of
+//! the MACs against the share of the measured time (`docs/profile.json`, `cargo xtask
+//! profile`).
+
+use efficientnet::EfficientNetConfig;
+use efficientnet::arch::BlockKind;
+
+use crate::bars::{Bar, BarChart, Group};
+
+/// The runtimes of the throughput chart: `docs/bench.json` key, colour, legend.
+const RUNTIMES: [(&str, &str, &str); 3] = [
+    ("ours", "#1f77b4", "Burn (flex), this crate"),
+    ("torch", "#ff7f0e", "PyTorch eager"),
+    ("onnxruntime", "#2ca02c", "ONNX Runtime"),
+];
+
+/// Measured images/s (ours, PyTorch, ONNX Runtime where measured) from `docs/bench.json`.
+pub fn throughput_chart(bench: &serde_json::Value) -> Option<String> {
+    let rows = bench["rows"].as_array()?;
+    let groups = rows
+        .iter()
+        .map(|row| Group {
+            label: row["config"].as_str().unwrap_or("?").to_owned(),
+            bars: RUNTIMES
+                .iter()
+                .filter_map(|(key, colour, _)| {
+                    let v = row[*key].as_f64()?;
+                    Some(Bar {
+                        value: v,
+                        colour,
+                        text: format!("{v:.1}"),
+                        spread: None,
+                    })
+                })
+                .collect(),
+        })
+        .collect();
+    let chart = BarChart {
+        title: "Measured throughput, images/s (higher is better)".to_owned(),
+        subtitle: vec![bench["machine"].as_str().unwrap_or("").to_owned()],
+        groups,
+        legend: RUNTIMES
+            .iter()
+            .map(|(_, colour, name)| (*colour, (*name).to_owned()))
+            .collect(),
+        label_width: 290.0,
+        text_room: 60.0,
+    };
+    Some(chart.render(860.0))
+}
+
+/// MACs of one image at `side` px per op class of the fast path (the names of
+/// `efficientnet bench --profile`), in network order.
+pub fn macs_by_class(config: &EfficientNetConfig, side: usize) -> Vec<(&'static str, u64)> {
+    let plan = config.plan();
+    let conv = |cin: usize, cout: usize, k: usize, groups: usize, hw: usize| {
+        (cout * cin / groups * k * k * hw) as u64
+    };
+    let out = |s: usize, stride: usize| s.div_ceil(stride);
+    let mut s = out(side, 2);
+    let mut m = [0u64; 8];
+    m[0] = conv(plan.in_channels, plan.stem_channels, 3, 1, s * s);
+    for b in plan.blocks() {
+        let o = out(s, b.stride);
+        match b.kind {
+            BlockKind::MbConv => {
+                if b.has_expansion() {
+                    m[1] += conv(b.in_channels, b.mid_channels, 1, 1, s * s);
+                }
+                m[2] += conv(
+                    b.mid_channels,
+                    b.mid_channels,
+                    b.kernel,
+                    b.mid_channels,
+                    o * o,
+                );
+                m[3] += b.se_channels.map_or(0, |c| 2 * (b.mid_channels * c) as u64);
+            }
+            BlockKind::FusedMbConv => {
+                // Without expansion the kxk convolution goes straight to the output width.
+                let cout = if b.has_expansion() {
+                    b.mid_channels
+                } else {
+                    b.out_channels
+                };
+                m[4] += conv(b.in_channels, cout, b.kernel, 1, o * o);
+            }
+        }
+        if b.kind == BlockKind::MbConv || b.has_expansion() {
+            m[5] += conv(b.mid_channels, b.out_channels, 1, 1, o * o);
+        }
+        s = o;
+    }
+    m[6] = conv(plan.last_channels(), plan.head_channels, 1, 1, s * s);
+    m[7] = (plan.head_channels * plan.num_classes) as u64;
+    let names = [
+        "stem",
+        "expand_1x1",
+        "depthwise",
+        "squeeze_excitation",
+        "fused_kxk",
+        "project_1x1",
+        "head_and_pool",
+        "classifier",
+    ];
+    names.into_iter().zip(m).collect()
+}
+
+/// A profiled op class's share of each run's total time (%).
+fn time_shares(runs: &[serde_json::Value], op: &str) -> Vec<f64> {
+    runs.iter()
+        .filter_map(|run| {
+            let ops = run["profile"].as_array()?;
+            let total: f64 = ops.iter().filter_map(|o| o["ms"].as_f64()).sum();
+            let ms = ops.iter().find(|o| o["op"] == op)?["ms"].as_f64()?;
+            Some(100.0 * ms / total.max(1e-12))
+        })
+        .collect()
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    if v.is_empty() {
+        return 0.0;
+    }
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// Median ms per iteration of `op` over the runs.
+fn median_ms(runs: &[serde_json::Value], op: &str) -> f64 {
+    median(
+        runs.iter()
+            .filter_map(|run| {
+                let ops = run["profile"].as_array()?;
+                ops.iter().find(|o| o["op"] == op)?["ms"].as_f64()
+            })
+            .collect(),
+    )
+}
+
+/// Per op class: share of the MACs against share of the measured time, from
+/// `docs/profile.json`, with the lowest and highest run as a whisker.
+pub fn time_share_chart(profile: &serde_json::Value) -> Option<String> {
+    let runs = profile["runs"].as_array()?;
+    let model = profile["model"].as_str()?;
+    let side = profile["resolution"].as_u64()? as usize;
+    let config = EfficientNetConfig::from_name(model).ok()?;
+    let macs = macs_by_class(&config, side);
+    let total_macs: u64 = macs.iter().map(|(_, m)| m).sum();
+    let mut names: Vec<&str> = vec!["layout"];
+    names.extend(macs.iter().map(|(n, _)| *n));
+    let groups = names
+        .into_iter()
+        .filter_map(|op| {
+            let mac_share = macs
+                .iter()
+                .find(|(n, _)| *n == op)
+                .map_or(0.0, |(_, m)| 100.0 * *m as f64 / total_macs as f64);
+            let shares = time_shares(runs, op);
+            if shares.is_empty() && mac_share == 0.0 {
+                return None;
+            }
+            let (lo, hi) = shares
+                .iter()
+                .fold((f64::MAX, f64::MIN), |(a, b), s| (a.min(*s), b.max(*s)));
+            let ms = median_ms(runs, op);
+            let time = median(shares.clone());
+            Some(Group {
+                label: op.replace('_', " "),
+                bars: vec![
+                    Bar {
+                        value: mac_share,
+                        colour: "#9e9e9e",
+                        text: format!("{mac_share:.1}% of MACs"),
+                        spread: None,
+                    },
+                    Bar {
+                        value: time,
+                        colour: "#1f77b4",
+                        text: format!("{time:.1}% of time ({ms:.2} ms)"),
+                        spread: (!shares.is_empty()).then_some((lo, hi)),
+                    },
+                ],
+            })
+        })
+        .collect();
+    let rates: Vec<f64> = runs
+        .iter()
+        .filter_map(|r| r["images_per_second"].as_f64())
+        .collect();
+    let chart = BarChart {
+        title: format!(
+            "Where the time goes: {model}, batch {}, {side} px, fused, on the CPU",
+            profile["batch"]
+        ),
+        subtitle: vec![
+            format!(
+                "{}; {} runs of `{}`",
+                profile["machine"].as_str().unwrap_or(""),
+                runs.len(),
+                profile["command"].as_str().unwrap_or("")
+            ),
+            format!(
+                "median share per op class, whiskers: lowest and highest run; {:.1}–{:.1} images/s",
+                rates.iter().copied().fold(f64::MAX, f64::min),
+                rates.iter().copied().fold(0.0, f64::max)
+            ),
+        ],
+        groups,
+        legend: vec![
+            ("#9e9e9e", "share of the MACs".to_owned()),
+            ("#1f77b4", "share of the measured time".to_owned()),
+        ],
+        label_width: 160.0,
+        text_room: 200.0,
+    };
+    Some(chart.render(900.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn op_class_macs_add_up_to_the_model_macs() {
+        for config in [
+            EfficientNetConfig::b0(),
+            EfficientNetConfig::v2_s(),
+            EfficientNetConfig::lite0(),
+        ] {
+            let sum: u64 = macs_by_class(&config, config.resolution)
+                .iter()
+                .map(|(_, m)| m)
+                .sum();
+            assert_eq!(sum, config.macs());
+        }
+    }
+}
