@@ -114,8 +114,8 @@ enum Side {
     Ort,
 }
 
-/// One measurement's images/s and peak RSS (MiB), from a bench command's JSON output.
-fn measure(cmd: &mut Command) -> Result<Measurement, String> {
+/// Runs a bench command (in the workspace root) and parses the JSON report it prints.
+pub fn json_report(cmd: &mut Command) -> Result<serde_json::Value, String> {
     eprintln!("xtask: running {cmd:?}");
     let output = cmd
         .current_dir(root())
@@ -127,8 +127,13 @@ fn measure(cmd: &mut Command) -> Result<Measurement, String> {
             String::from_utf8_lossy(&output.stderr)
         ));
     }
-    let report: serde_json::Value = serde_json::from_slice(&output.stdout)
-        .map_err(|e| format!("{cmd:?} printed no JSON report: {e}"))?;
+    serde_json::from_slice(&output.stdout)
+        .map_err(|e| format!("{cmd:?} printed no JSON report: {e}"))
+}
+
+/// One measurement's images/s and peak RSS (MiB), from a bench command's JSON output.
+fn measure(cmd: &mut Command) -> Result<Measurement, String> {
+    let report = json_report(cmd)?;
     let number = |key: &str| {
         report[key]
             .as_f64()

@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use crate::bench::{cpu_flags, cpu_name};
+use crate::bench::{cpu_flags, cpu_name, json_report};
 use crate::builds;
 use crate::process::root;
 
@@ -46,19 +46,7 @@ pub fn profile(cargo: &str, setup: &Setup<'_>) -> Result<(), String> {
     let mut runs = Vec::new();
     for run in 1..=setup.runs.max(1) {
         eprintln!("xtask: profile run {run} of {}", setup.runs.max(1));
-        let output = Command::new(&cli)
-            .args(args)
-            .current_dir(root())
-            .output()
-            .map_err(|e| format!("could not start {}: {e}", cli.display()))?;
-        if !output.status.success() {
-            return Err(format!(
-                "efficientnet bench failed: {}",
-                String::from_utf8_lossy(&output.stderr)
-            ));
-        }
-        let report: serde_json::Value = serde_json::from_slice(&output.stdout)
-            .map_err(|e| format!("efficientnet bench printed no JSON report: {e}"))?;
+        let report = json_report(Command::new(&cli).args(args))?;
         if !report["profile"].is_array() {
             return Err("efficientnet bench reported no `profile`".into());
         }

@@ -18,16 +18,22 @@ const SPATIAL: &str = "#fde2c8";
 const GATE: &str = "#e3f1dc";
 const OTHER: &str = "#eeeeee";
 
+/// A block's input, expanded and output channels, kernel size and stride.
+fn dims(block: &BlockPlan) -> (usize, usize, usize, usize, usize) {
+    let b = block;
+    (
+        b.in_channels,
+        b.mid_channels,
+        b.out_channels,
+        b.kernel,
+        b.stride,
+    )
+}
+
 /// MBConv's rows from its input of `side` px: expansion (if any), depthwise, SE (if any),
 /// projection.
 fn mbconv_rows(block: &BlockPlan, side: usize) -> Vec<Row> {
-    let (cin, mid, cout, k, s) = (
-        block.in_channels,
-        block.mid_channels,
-        block.out_channels,
-        block.kernel,
-        block.stride,
-    );
+    let (cin, mid, cout, k, s) = dims(block);
     let out = side.div_ceil(s);
     let mut rows = vec![Row::Tensor(cin, side)];
     if block.has_expansion() {
@@ -51,13 +57,7 @@ fn mbconv_rows(block: &BlockPlan, side: usize) -> Vec<Row> {
 
 /// Fused-MBConv's rows: the dense kxk convolution, then a projection if it widened.
 fn fused_rows(block: &BlockPlan, side: usize) -> Vec<Row> {
-    let (cin, mid, cout, k, s) = (
-        block.in_channels,
-        block.mid_channels,
-        block.out_channels,
-        block.kernel,
-        block.stride,
-    );
+    let (cin, mid, cout, k, s) = dims(block);
     let out = side.div_ceil(s);
     let detail = format!("{k}x{k}, stride {s}, {cin} -> {mid} channels, mixes pixels and channels");
     let mut rows = vec![
