@@ -7,8 +7,9 @@
 //!   published numbers, `docs/bench.json` and `docs/profile.json`.
 //! * `cargo xtask bench [--vs-torch]` — `efficientnet bench` on the standard configurations
 //!   (release build), side by side with PyTorch (`scripts/bench_torch.py`).
-//! * `cargo xtask profile [--runs N]` — time per op class of the fast inference path (B0,
-//!   batch 1, release build), N separate runs, as `docs/profile.json` for `cargo xtask docs`.
+//! * `cargo xtask profile [--runs N] [--python PY]` — time per op class of the fast inference
+//!   path (B0, batch 1, release build), N separate runs, beside ONNX Runtime's profiler with
+//!   `--python`; `docs/profile.json` for `cargo xtask docs`.
 //! * `cargo xtask fuzz [--seconds S] [weights|image]` — libFuzzer on the weight readers and the
 //!   image decoder (nightly + cargo-fuzz).
 //! * `cargo xtask gpu-bundle [--check]` — the GPU check packed in one folder that runs with
@@ -119,6 +120,10 @@ enum Task {
         /// Separate runs (processes), for the spread.
         #[arg(long, default_value_t = 5)]
         runs: usize,
+        /// Python with onnxruntime (and torch + torchvision for the one-time export): ONNX
+        /// Runtime's profiler on the same model and input, in turn with ours.
+        #[arg(long)]
+        python: Option<String>,
     },
     /// Fuzz the weight-file readers and the image decoder with `cargo fuzz` (libFuzzer; needs
     /// a nightly toolchain and `cargo install cargo-fuzz`). Crashes land in `fuzz/artifacts/`.
@@ -224,6 +229,7 @@ fn main() -> ExitCode {
             resolution,
             iters,
             runs,
+            python,
         } => profile::profile(
             &cargo,
             &profile::Setup {
@@ -232,6 +238,7 @@ fn main() -> ExitCode {
                 resolution,
                 iters,
                 runs,
+                python: python.as_deref(),
             },
         ),
         Task::Fuzz { seconds, targets } => fuzz::fuzz(seconds, targets),

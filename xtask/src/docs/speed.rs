@@ -7,6 +7,7 @@ use efficientnet::EfficientNetConfig;
 use efficientnet::arch::BlockKind;
 
 use crate::bars::{Bar, BarChart, Group};
+use crate::profile::median_ms;
 
 /// The runtimes of the throughput chart: `docs/bench.json` key, colour, legend.
 const RUNTIMES: [(&str, &str, &str); 3] = [
@@ -132,93 +133,114 @@ fn median(mut v: Vec<f64>) -> f64 {
     }
 }
 
-/// Median ms per iteration of `op` over the runs.
-fn median_ms(runs: &[serde_json::Value], op: &str) -> f64 {
-    median(
-        runs.iter()
-            .filter_map(|run| {
-                let ops = run["profile"].as_array()?;
-                ops.iter().find(|o| o["op"] == op)?["ms"].as_f64()
-            })
-            .collect(),
-    )
+/// A time bar of `op`: its median share of each run's time, the lowest and highest share as
+/// the whisker, and its median ms; `None` when no run has it.
+fn time_bar(
+    runs: &[serde_json::Value],
+    op: &str,
+    colour: &'static str,
+    whose: &str,
+) -> Option<Bar> {
+    let shares = time_shares(runs, op);
+    if shares.is_empty() {
+        return None;
+    }
+    let (lo, hi) = shares
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(a, b), s| (a.min(*s), b.max(*s)));
+    let ms = median_ms(runs, op).unwrap_or(0.0);
+    let share = median(shares);
+    Some(Bar {
+        value: share,
+        colour,
+        text: format!("{share:.1}% of {whose} time ({ms:.2} ms)"),
+        spread: Some((lo, hi)),
+    })
 }
 
-/// Per op class: share of the MACs against share of the measured time, from
-/// `docs/profile.json`, with the lowest and highest run as a whisker.
+/// `lowest–highest` images/s of `runs`.
+fn rate_range(runs: &[serde_json::Value]) -> String {
+    let rates: Vec<f64> = runs
+        .iter()
+        .filter_map(|r| r["images_per_second"].as_f64())
+        .collect();
+    let lo = rates.iter().copied().fold(f64::MAX, f64::min);
+    let hi = rates.iter().copied().fold(0.0, f64::max);
+    format!("{lo:.1}–{hi:.1} images/s")
+}
+
+const MAC_COLOUR: &str = "#9e9e9e";
+const OURS_COLOUR: &str = "#1f77b4";
+const ORT_COLOUR: &str = "#2ca02c";
+
+/// Per op class: share of the MACs against share of the measured time (ours, and ONNX
+/// Runtime's where profiled), from `docs/profile.json`, with the lowest and highest run as a
+/// whisker.
 pub fn time_share_chart(profile: &serde_json::Value) -> Option<String> {
     let runs = profile["runs"].as_array()?;
+    let ort: &[serde_json::Value] = profile["onnxruntime_runs"].as_array().map_or(&[], |v| v);
     let model = profile["model"].as_str()?;
     let side = profile["resolution"].as_u64()? as usize;
     let config = EfficientNetConfig::from_name(model).ok()?;
     let macs = macs_by_class(&config, side);
     let total_macs: u64 = macs.iter().map(|(_, m)| m).sum();
-    let mut names: Vec<&str> = vec!["layout"];
-    names.extend(macs.iter().map(|(n, _)| *n));
+    let names = std::iter::once("layout").chain(macs.iter().map(|(n, _)| *n));
     let groups = names
-        .into_iter()
         .filter_map(|op| {
             let mac_share = macs
                 .iter()
                 .find(|(n, _)| *n == op)
                 .map_or(0.0, |(_, m)| 100.0 * *m as f64 / total_macs as f64);
-            let shares = time_shares(runs, op);
-            if shares.is_empty() && mac_share == 0.0 {
-                return None;
+            if mac_share == 0.0 && median_ms(runs, op).unwrap_or(0.0) == 0.0 {
+                return None; // a class this model does not have (Fused-MBConv in B0)
             }
-            let (lo, hi) = shares
-                .iter()
-                .fold((f64::MAX, f64::MIN), |(a, b), s| (a.min(*s), b.max(*s)));
-            let ms = median_ms(runs, op);
-            let time = median(shares.clone());
+            let ours = time_bar(runs, op, OURS_COLOUR, "our");
+            let mac_bar = Bar {
+                value: mac_share,
+                colour: MAC_COLOUR,
+                text: format!("{mac_share:.1}% of MACs"),
+                spread: None,
+            };
+            let theirs = time_bar(ort, op, ORT_COLOUR, "ONNX Runtime's");
             Some(Group {
                 label: op.replace('_', " "),
-                bars: vec![
-                    Bar {
-                        value: mac_share,
-                        colour: "#9e9e9e",
-                        text: format!("{mac_share:.1}% of MACs"),
-                        spread: None,
-                    },
-                    Bar {
-                        value: time,
-                        colour: "#1f77b4",
-                        text: format!("{time:.1}% of time ({ms:.2} ms)"),
-                        spread: (!shares.is_empty()).then_some((lo, hi)),
-                    },
-                ],
+                bars: std::iter::once(mac_bar).chain(ours).chain(theirs).collect(),
             })
         })
         .collect();
-    let rates: Vec<f64> = runs
-        .iter()
-        .filter_map(|r| r["images_per_second"].as_f64())
-        .collect();
+    let mut legend = vec![
+        (MAC_COLOUR, "share of the MACs".to_owned()),
+        (OURS_COLOUR, "share of this crate's time".to_owned()),
+    ];
+    let mut subtitle = vec![
+        format!(
+            "{}; median of {} runs, whiskers: lowest and highest run",
+            profile["machine"].as_str().unwrap_or(""),
+            runs.len()
+        ),
+        format!(
+            "this crate: {}, `{}`",
+            rate_range(runs),
+            profile["command"].as_str().unwrap_or("")
+        ),
+    ];
+    if !ort.is_empty() {
+        legend.push((ORT_COLOUR, "share of ONNX Runtime's time".to_owned()));
+        subtitle.push(format!(
+            "ONNX Runtime (its profiler, torchvision's model exported to ONNX): {}",
+            rate_range(ort)
+        ));
+    }
     let chart = BarChart {
         title: format!(
-            "Where the time goes: {model}, batch {}, {side} px, fused, on the CPU",
+            "Where the time goes: {model}, batch {}, {side} px, inference on the CPU",
             profile["batch"]
         ),
-        subtitle: vec![
-            format!(
-                "{}; {} runs of `{}`",
-                profile["machine"].as_str().unwrap_or(""),
-                runs.len(),
-                profile["command"].as_str().unwrap_or("")
-            ),
-            format!(
-                "median share per op class, whiskers: lowest and highest run; {:.1}–{:.1} images/s",
-                rates.iter().copied().fold(f64::MAX, f64::min),
-                rates.iter().copied().fold(0.0, f64::max)
-            ),
-        ],
+        subtitle,
         groups,
-        legend: vec![
-            ("#9e9e9e", "share of the MACs".to_owned()),
-            ("#1f77b4", "share of the measured time".to_owned()),
-        ],
-        label_width: 160.0,
-        text_room: 200.0,
+        legend,
+        label_width: 150.0,
+        text_room: 270.0,
     };
     Some(chart.render(900.0))
 }
