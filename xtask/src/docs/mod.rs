@@ -15,7 +15,7 @@ use std::path::Path;
 use efficientnet::EfficientNetConfig;
 
 /// Writes every figure into `docs/img/`, the B0 table into the explainer, the variant table
-/// into the README and the weight-set table into its page.
+/// into the README and the weight-set table into `docs/weights.md`.
 pub fn generate(root: &Path) -> Result<(), String> {
     let dir = root.join("docs").join("img");
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;

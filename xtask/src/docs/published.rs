@@ -39,7 +39,7 @@ pub const TOP1: [(Variant, f64); 22] = [
 pub fn top1_source(v: Variant) -> &'static str {
     match v {
         Variant::B8 => "AdvProp",
-        Variant::L2 => "Noisy Student (JFT)",
+        Variant::L2 => "Noisy Student, JFT",
         _ => match v.config().family {
             efficientnet::Family::V1 => "paper v5",
             efficientnet::Family::Lite => "TF Lite README",

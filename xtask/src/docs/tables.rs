@@ -109,6 +109,29 @@ mod tests {
         assert_eq!(grouped(1000), "1,000");
     }
 
+    /// The generated tables in the README and the explainer are what the configs give
+    /// (`cargo xtask docs` rewrites them).
+    #[test]
+    fn generated_tables_are_up_to_date() {
+        let root = crate::process::root();
+        let generated = [
+            ("README.md", VARIANTS, variant_table()),
+            (
+                "docs/how-efficientnet-works.md",
+                B0_STAGES,
+                b0_stage_table(),
+            ),
+        ];
+        for (file, markers, table) in generated {
+            let text = std::fs::read_to_string(root.join(file)).expect(file);
+            let expected = crate::markers::replaced(&text, markers, &table).expect("markers");
+            assert!(
+                text == expected,
+                "{file}: a generated table is stale: run `cargo xtask docs`"
+            );
+        }
+    }
+
     #[test]
     fn every_variant_has_a_published_top1() {
         for v in Variant::ALL {
