@@ -32,10 +32,8 @@ pub fn profile(cargo: &str, setup: &Setup<'_>) -> Result<(), String> {
         setup.resolution.to_string(),
         setup.iters.to_string(),
     );
-    let args = [
-        "--device",
-        "flex",
-        "bench",
+    // What both sides are given: the same model, batch, input side and iterations.
+    let common = [
         "--model",
         setup.model,
         "--batch-size",
@@ -44,30 +42,23 @@ pub fn profile(cargo: &str, setup: &Setup<'_>) -> Result<(), String> {
         &resolution,
         "--iters",
         &iters,
-        "--fuse",
-        "--profile",
-        "--json",
     ];
+    let ours = ["--device", "flex", "bench"]
+        .into_iter()
+        .chain(common)
+        .chain(["--fuse", "--profile", "--json"]);
+    let args: Vec<&str> = ours.collect();
     let threads = threads().to_string();
-    let ort_args = [
-        "scripts/profile_ort.py",
-        "--model",
-        setup.model,
-        "--batch-size",
-        &batch,
-        "--resolution",
-        &resolution,
-        "--iters",
-        &iters,
-        "--threads",
-        &threads,
-    ];
+    let ort_args: Vec<&str> = std::iter::once("scripts/profile_ort.py")
+        .chain(common)
+        .chain(["--threads", &threads])
+        .collect();
     let (mut runs, mut ort_runs) = (Vec::new(), Vec::new());
     for run in 1..=setup.runs.max(1) {
         eprintln!("xtask: profile run {run} of {}", setup.runs.max(1));
-        runs.push(profiled(Command::new(&cli).args(args))?);
+        runs.push(profiled(Command::new(&cli).args(&args))?);
         if let Some(python) = setup.python {
-            ort_runs.push(profiled(Command::new(python).args(ort_args))?);
+            ort_runs.push(profiled(Command::new(python).args(&ort_args))?);
         }
     }
     print_table(&runs, &ort_runs);
