@@ -28,7 +28,7 @@ struct Config {
 }
 
 /// The benchmark configurations.
-const CONFIGS: [Config; 6] = [
+const CONFIGS: [Config; 7] = [
     Config {
         label: "B0 inference, batch 1, 224 px",
         model: "efficientnet_b0",
@@ -76,6 +76,14 @@ const CONFIGS: [Config; 6] = [
         resolution: 384,
         mode: "infer",
         fused: false,
+    },
+    Config {
+        label: "V2-S inference fused, batch 1, 384 px",
+        model: "efficientnet_v2_s",
+        batch: 1,
+        resolution: 384,
+        mode: "infer",
+        fused: true,
     },
 ];
 
