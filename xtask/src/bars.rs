@@ -1,6 +1,7 @@
 //! A horizontal grouped bar chart: one group of bars per row label, each bar with its value
 //! printed after it and an optional whisker for the spread of repeated measurements.
 
+use crate::labels::text_box;
 use crate::svg::{Anchor, Svg};
 
 /// One bar.
@@ -85,7 +86,10 @@ impl BarChart {
         let widths: Vec<f64> = self
             .legend
             .iter()
-            .map(|(_, text)| 22.0 + 6.6 * text.chars().count() as f64)
+            .map(|(_, text)| {
+                let label = text_box(0.0, 0.0, 11.0, Anchor::Start, text);
+                22.0 + label.x1 - label.x0
+            })
             .collect();
         let mut x = (width - widths.iter().sum::<f64>()) / 2.0;
         for ((colour, text), w) in self.legend.iter().zip(widths) {

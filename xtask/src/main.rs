@@ -35,6 +35,8 @@ mod gpu_bundle;
 mod labels;
 mod loadtest;
 mod markers;
+#[path = "../../crates/efficientnet-cli/src/numbers.rs"]
+mod numbers;
 mod parity;
 mod process;
 mod profile;

@@ -94,22 +94,25 @@ fn profiled(cmd: &mut Command) -> Result<serde_json::Value, String> {
 
 /// The median ms of `op` over `runs`, if any run has it.
 pub fn median_ms(runs: &[serde_json::Value], op: &str) -> Option<f64> {
-    let mut ms: Vec<f64> = runs
+    let ms: Vec<f64> = runs
         .iter()
         .filter_map(|run| {
             let ops = run["profile"].as_array()?;
             ops.iter().find(|o| o["op"] == op)?["ms"].as_f64()
         })
         .collect();
-    ms.sort_by(f64::total_cmp);
-    (!ms.is_empty()).then(|| {
-        let n = ms.len();
-        if n % 2 == 1 {
-            ms[n / 2]
-        } else {
-            (ms[n / 2 - 1] + ms[n / 2]) / 2.0
-        }
-    })
+    (!ms.is_empty()).then(|| median(ms))
+}
+
+/// The median of `v` (the mean of the middle two for an even count; 0 when empty).
+pub fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    match n {
+        0 => 0.0,
+        _ if n % 2 == 1 => v[n / 2],
+        _ => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
 }
 
 /// Median ms per op class, ours beside ONNX Runtime's, as a Markdown table.

@@ -5,6 +5,7 @@ use efficientnet::{EfficientNetConfig, ModelName, Variant};
 use serde::Serialize;
 
 use crate::error::Result;
+use crate::numbers::thousands;
 
 /// One row of the table.
 #[derive(Debug, Serialize)]
@@ -188,19 +189,6 @@ pub fn sets_table(sets: &[WeightSetInfo]) -> String {
     aligned(&header, &body, 1)
 }
 
-/// `1234567` -> `1,234,567`.
-fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 /// The table as aligned text.
 pub fn table(rows: &[VariantInfo]) -> String {
     let header = [
@@ -268,13 +256,6 @@ fn aligned(header: &[&str], body: &[Vec<String>], left: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn thousands_separators() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(5288548), "5,288,548");
-    }
 
     #[test]
     fn table_has_every_variant() {

@@ -10,6 +10,7 @@ mod info;
 mod lost_worker;
 mod model_args;
 mod npy;
+mod numbers;
 mod onnx_export;
 mod predict;
 mod remote;

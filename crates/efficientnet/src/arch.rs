@@ -275,40 +275,45 @@ impl ArchPlan {
     /// Multiply-accumulates of one forward pass on a `height` x `width` image, counting
     /// convolutions and the classifier (the convention of torchvision's "GFLOPS" column).
     pub fn macs(&self, height: usize, width: usize) -> u64 {
+        self.macs_by_op(height, width).total()
+    }
+
+    /// [`macs`](Self::macs) split by kind of layer.
+    pub fn macs_by_op(&self, height: usize, width: usize) -> MacsByOp {
         let (mut h, mut w) = (conv_out_size(height, 2), conv_out_size(width, 2));
         let conv = |cin: usize, cout: usize, k: usize, groups: usize, hw: usize| {
             (cout * cin / groups * k * k * hw) as u64
         };
-        let mut total = conv(self.in_channels, self.stem_channels, 3, 1, h * w);
+        let mut m = MacsByOp {
+            stem: conv(self.in_channels, self.stem_channels, 3, 1, h * w),
+            ..MacsByOp::default()
+        };
         for b in self.blocks() {
             let (ho, wo) = (conv_out_size(h, b.stride), conv_out_size(w, b.stride));
-            total += match b.kind {
+            let project = conv(b.mid_channels, b.out_channels, 1, 1, ho * wo);
+            match b.kind {
                 BlockKind::MbConv => {
-                    let expand = if b.has_expansion() {
-                        conv(b.in_channels, b.mid_channels, 1, 1, h * w)
-                    } else {
-                        0
-                    };
-                    let dw = conv(
-                        b.mid_channels,
-                        b.mid_channels,
-                        b.kernel,
-                        b.mid_channels,
-                        ho * wo,
-                    );
-                    let se = b.se_channels.map_or(0, |s| 2 * (b.mid_channels * s) as u64);
-                    expand + dw + se + conv(b.mid_channels, b.out_channels, 1, 1, ho * wo)
+                    if b.has_expansion() {
+                        m.expand += conv(b.in_channels, b.mid_channels, 1, 1, h * w);
+                    }
+                    let mid = b.mid_channels;
+                    m.depthwise += conv(mid, mid, b.kernel, mid, ho * wo);
+                    m.squeeze_excitation += b.se_channels.map_or(0, |s| 2 * (mid * s) as u64);
+                    m.project += project;
                 }
                 BlockKind::FusedMbConv if b.has_expansion() => {
-                    conv(b.in_channels, b.mid_channels, b.kernel, 1, ho * wo)
-                        + conv(b.mid_channels, b.out_channels, 1, 1, ho * wo)
+                    m.fused += conv(b.in_channels, b.mid_channels, b.kernel, 1, ho * wo);
+                    m.project += project;
                 }
-                BlockKind::FusedMbConv => conv(b.in_channels, b.out_channels, b.kernel, 1, ho * wo),
-            };
+                BlockKind::FusedMbConv => {
+                    m.fused += conv(b.in_channels, b.out_channels, b.kernel, 1, ho * wo);
+                }
+            }
             (h, w) = (ho, wo);
         }
-        total += conv(self.last_channels(), self.head_channels, 1, 1, h * w);
-        total + (self.head_channels * self.num_classes) as u64
+        m.head = conv(self.last_channels(), self.head_channels, 1, 1, h * w);
+        m.classifier = (self.head_channels * self.num_classes) as u64;
+        m
     }
 
     /// Output channels of the last block (the head's input).
@@ -316,6 +321,41 @@ impl ArchPlan {
         self.blocks()
             .last()
             .map_or(self.stem_channels, |b| b.out_channels)
+    }
+}
+
+/// Multiply-accumulates of one forward pass by kind of layer ([`ArchPlan::macs_by_op`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MacsByOp {
+    /// The 3x3 stride-2 stem convolution.
+    pub stem: u64,
+    /// MBConv's 1x1 expansions.
+    pub expand: u64,
+    /// MBConv's depthwise convolutions.
+    pub depthwise: u64,
+    /// Squeeze-and-excitation's two 1x1 convolutions on the pooled vector.
+    pub squeeze_excitation: u64,
+    /// Fused-MBConv's dense kxk convolutions.
+    pub fused: u64,
+    /// The 1x1 projections (MBConv, and Fused-MBConv where it expands).
+    pub project: u64,
+    /// The 1x1 head convolution.
+    pub head: u64,
+    /// The linear classifier.
+    pub classifier: u64,
+}
+
+impl MacsByOp {
+    /// All of them.
+    pub fn total(&self) -> u64 {
+        self.stem
+            + self.expand
+            + self.depthwise
+            + self.squeeze_excitation
+            + self.fused
+            + self.project
+            + self.head
+            + self.classifier
     }
 }
 

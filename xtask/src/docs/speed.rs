@@ -4,10 +4,9 @@
 //! profile`).
 
 use efficientnet::EfficientNetConfig;
-use efficientnet::arch::BlockKind;
 
 use crate::bars::{Bar, BarChart, Group};
-use crate::profile::median_ms;
+use crate::profile::{median, median_ms};
 
 /// The runtimes of the throughput chart: `docs/bench.json` key, colour, legend.
 const RUNTIMES: [(&str, &str, &str); 3] = [
@@ -54,58 +53,17 @@ pub fn throughput_chart(bench: &serde_json::Value) -> Option<String> {
 /// MACs of one image at `side` px per op class of the fast path (the names of
 /// `efficientnet bench --profile`), in network order.
 pub fn macs_by_class(config: &EfficientNetConfig, side: usize) -> Vec<(&'static str, u64)> {
-    let plan = config.plan();
-    let conv = |cin: usize, cout: usize, k: usize, groups: usize, hw: usize| {
-        (cout * cin / groups * k * k * hw) as u64
-    };
-    let out = |s: usize, stride: usize| s.div_ceil(stride);
-    let mut s = out(side, 2);
-    let mut m = [0u64; 8];
-    m[0] = conv(plan.in_channels, plan.stem_channels, 3, 1, s * s);
-    for b in plan.blocks() {
-        let o = out(s, b.stride);
-        match b.kind {
-            BlockKind::MbConv => {
-                if b.has_expansion() {
-                    m[1] += conv(b.in_channels, b.mid_channels, 1, 1, s * s);
-                }
-                m[2] += conv(
-                    b.mid_channels,
-                    b.mid_channels,
-                    b.kernel,
-                    b.mid_channels,
-                    o * o,
-                );
-                m[3] += b.se_channels.map_or(0, |c| 2 * (b.mid_channels * c) as u64);
-            }
-            BlockKind::FusedMbConv => {
-                // Without expansion the kxk convolution goes straight to the output width.
-                let cout = if b.has_expansion() {
-                    b.mid_channels
-                } else {
-                    b.out_channels
-                };
-                m[4] += conv(b.in_channels, cout, b.kernel, 1, o * o);
-            }
-        }
-        if b.kind == BlockKind::MbConv || b.has_expansion() {
-            m[5] += conv(b.mid_channels, b.out_channels, 1, 1, o * o);
-        }
-        s = o;
-    }
-    m[6] = conv(plan.last_channels(), plan.head_channels, 1, 1, s * s);
-    m[7] = (plan.head_channels * plan.num_classes) as u64;
-    let names = [
-        "stem",
-        "expand_1x1",
-        "depthwise",
-        "squeeze_excitation",
-        "fused_kxk",
-        "project_1x1",
-        "head_and_pool",
-        "classifier",
-    ];
-    names.into_iter().zip(m).collect()
+    let m = config.plan().macs_by_op(side, side);
+    vec![
+        ("stem", m.stem),
+        ("expand_1x1", m.expand),
+        ("depthwise", m.depthwise),
+        ("squeeze_excitation", m.squeeze_excitation),
+        ("fused_kxk", m.fused),
+        ("project_1x1", m.project),
+        ("head_and_pool", m.head),
+        ("classifier", m.classifier),
+    ]
 }
 
 /// A profiled op class's share of each run's total time (%).
@@ -118,19 +76,6 @@ fn time_shares(runs: &[serde_json::Value], op: &str) -> Vec<f64> {
             Some(100.0 * ms / total.max(1e-12))
         })
         .collect()
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    if v.is_empty() {
-        return 0.0;
-    }
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
 }
 
 /// A time bar of `op`: its median share of each run's time, the lowest and highest share as

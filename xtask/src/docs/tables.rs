@@ -5,6 +5,7 @@ use efficientnet::arch::BlockKind;
 use efficientnet::{EfficientNetConfig, Variant};
 
 use super::published;
+use crate::numbers::thousands;
 
 /// Markers around the generated B0 stage table in `docs/how-efficientnet-works.md`.
 pub const B0_STAGES: (&str, &str) = (
@@ -57,19 +58,6 @@ pub fn b0_stage_table() -> String {
     rows.join("\n")
 }
 
-/// `n` with thousands separators.
-fn grouped(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 /// Every variant: name, alias, resolution, multipliers, blocks, parameters and MACs (computed
 /// from the configs) and the published top-1 with its source.
 pub fn variant_table() -> String {
@@ -91,7 +79,7 @@ pub fn variant_table() -> String {
             c.width,
             c.depth,
             c.plan().blocks().count(),
-            grouped(c.num_params() as u64),
+            thousands(c.num_params()),
             c.macs() as f64 / 1e9,
         ));
     }
@@ -101,13 +89,6 @@ pub fn variant_table() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn thousands_are_grouped() {
-        assert_eq!(grouped(5_288_548), "5,288,548");
-        assert_eq!(grouped(480), "480");
-        assert_eq!(grouped(1000), "1,000");
-    }
 
     /// The generated tables in the README and the explainer are what the configs give
     /// (`cargo xtask docs` rewrites them).
