@@ -124,10 +124,9 @@ impl ConvBnAct {
             None => bn.running_mean.value().neg(),
         };
         let bias = bn.beta.val() + shift * scale.clone(); // [C_out]
-        let [out_channels] = scale.dims();
         conv.weight = conv
             .weight
-            .map(|w| w * scale.reshape([out_channels, 1, 1, 1])); // [C_out, C_in / g, k, k]
+            .map(|w| crate::kernels::scale_output_channels(w, scale)); // [C_out, C_in / g, k, k]
         conv.bias = Some(Param::from_tensor(bias));
         Self {
             conv,

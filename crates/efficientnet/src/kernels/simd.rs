@@ -25,6 +25,17 @@ pub(crate) fn dispatch<R>(f: impl FnOnce() -> R) -> R {
     }
 }
 
+/// Runs `op` with the widest SIMD type this CPU has, as [`dispatch`] does, for kernels written
+/// with `pulp`'s explicit vector types (`pulp::Scalar`, one lane, when the baseline is forced).
+#[inline(always)]
+pub(crate) fn dispatch_simd<Op: pulp::WithSimd>(op: Op) -> Op::Output {
+    if *forced_baseline() {
+        op.with_simd(pulp::Scalar)
+    } else {
+        pulp::Arch::new().dispatch(op)
+    }
+}
+
 /// Whether `EFFICIENTNET_SIMD=baseline` is set.
 fn forced_baseline() -> &'static bool {
     static FORCED: OnceLock<bool> = OnceLock::new();

@@ -5,23 +5,11 @@
 
 use std::ops::Range;
 
-use burn::backend::flex::FlexTensor;
-use burn::tensor::TensorData;
-
 use super::super::window::Window;
-
-/// The weight `[C_out, C_in, KH, KW]` reordered to the patches' tap-major order, as the right
-/// operand `[KH * KW * C_in, C_out]` of the patch product.
-pub(super) fn right_operand(weight: &FlexTensor) -> FlexTensor {
-    let shape = weight.layout().shape();
-    let (c_out, k) = (shape[0], shape[1] * shape[2] * shape[3]);
-    let tap_major = weight.permute(&[0, 2, 3, 1]).to_contiguous(); // [C_out, KH, KW, C_in]
-    tap_major.reshape([c_out, k].into()).transpose(0, 1)
-}
 
 /// The patches of output pixels `rows` (flat over `[N, OH, OW]`) as a `[t, KH * KW * C_in]`
 /// matrix, zeros where the window reaches into the padding. `x` is `[N, H, W, C_in]`.
-pub(super) fn patches(x: &[f32], c_in: usize, window: &Window, rows: Range<usize>) -> FlexTensor {
+pub(super) fn patches(x: &[f32], c_in: usize, window: &Window, rows: Range<usize>) -> Vec<f32> {
     let ([h, w], [oh, ow], [kh, kw]) = (window.input, window.output, window.kernel);
     let k = kh * kw * c_in;
     let mut out = vec![0.0f32; rows.len() * k];
@@ -36,7 +24,7 @@ pub(super) fn patches(x: &[f32], c_in: usize, window: &Window, rows: Range<usize
             patch[(ky * kw + cols.start) * c_in..][..src.len()].copy_from_slice(src);
         }
     }
-    FlexTensor::from_data(TensorData::new(out, [rows.len(), k]))
+    out
 }
 
 #[cfg(test)]
@@ -54,8 +42,7 @@ mod tests {
             stride: [2, 2],
             padding: [1, 1],
         };
-        let p = patches(&x, 2, &window, 0..4);
-        let values = p.into_data().try_to_vec::<f32>().expect("f32");
+        let values = patches(&x, 2, &window, 0..4);
         // Output (0, 0) reads input rows -1..2 and columns -1..2: taps (1, 1), (1, 2), (2, 1),
         // (2, 2) are pixels (0, 0), (0, 1), (1, 0), (1, 1).
         let first = &values[..18];

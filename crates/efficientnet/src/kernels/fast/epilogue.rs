@@ -7,14 +7,26 @@ use crate::config::Activation;
 
 use super::super::{math, simd};
 
-/// Calls `run` with the activation as a plain function, so that each activation gets its own
+/// Calls `run` with the activation as a closure, so that each activation gets its own
 /// vectorised copy of the loop (a branch inside the loop would stop LLVM vectorising it).
+/// Closures marked `#[inline(always)]`, not function items: a function item is called through
+/// an `Fn::call` shim that the inliner has left out of line.
 #[inline(always)]
+#[allow(clippy::redundant_closure)] // the closures are the point (see above)
 pub(super) fn with_activation<R>(act: Option<Activation>, run: impl ActivationLoop<R>) -> R {
     match act {
-        None => run.run(|v| v),
-        Some(Activation::Silu) => run.run(math::silu),
-        Some(Activation::Relu6) => run.run(relu6),
+        None => run.run(
+            #[inline(always)]
+            |v| v,
+        ),
+        Some(Activation::Silu) => run.run(
+            #[inline(always)]
+            |v| math::silu(v),
+        ),
+        Some(Activation::Relu6) => run.run(
+            #[inline(always)]
+            |v| relu6(v),
+        ),
     }
 }
 
@@ -30,56 +42,46 @@ pub(super) fn relu6(x: f32) -> f32 {
     x.clamp(0.0, 6.0)
 }
 
-/// `dst[r, c] = act(product[r, c] + bias[c])`. Shapes: `product`, `dst` `[rows, C]`, `bias`
-/// `[C]`.
-pub(super) fn bias_act(product: &[f32], bias: &[f32], act: Option<Activation>, dst: &mut [f32]) {
-    struct Loop<'a>(&'a [f32], &'a [f32], &'a mut [f32]);
+/// `x[r, c] = act(x[r, c] + bias[c])`. Shapes: `x` `[rows, C]`, `bias` `[C]`.
+pub(super) fn bias_act(x: &mut [f32], bias: &[f32], act: Option<Activation>) {
+    struct Loop<'a>(&'a mut [f32], &'a [f32]);
     impl ActivationLoop<()> for Loop<'_> {
         #[inline(always)]
         fn run<F: Fn(f32) -> f32 + Copy>(self, f: F) {
-            let Loop(product, bias, dst) = self;
+            let Loop(x, bias) = self;
             simd::dispatch(
                 #[inline(always)]
                 || {
-                    for (d, p) in dst
-                        .chunks_exact_mut(bias.len())
-                        .zip(product.chunks_exact(bias.len()))
-                    {
-                        for ((d, &p), &b) in d.iter_mut().zip(p).zip(bias) {
-                            *d = f(p + b);
+                    for row in x.chunks_exact_mut(bias.len()) {
+                        for (v, &b) in row.iter_mut().zip(bias) {
+                            *v = f(*v + b);
                         }
                     }
                 },
             )
         }
     }
-    with_activation(act, Loop(product, bias, dst));
+    with_activation(act, Loop(x, bias));
 }
 
-/// `dst[r, c] = product[r, c] + bias[c] + residual[r, c]` (`residual` `None`: without it).
-/// Shapes: `product`, `residual`, `dst` `[rows, C]`, `bias` `[C]`.
-pub(super) fn bias_residual(
-    product: &[f32],
-    bias: &[f32],
-    residual: Option<&[f32]>,
-    dst: &mut [f32],
-) {
+/// `x[r, c] += bias[c] + residual[r, c]` (`residual` `None`: without it). Shapes: `x`,
+/// `residual` `[rows, C]`, `bias` `[C]`.
+pub(super) fn bias_residual(x: &mut [f32], bias: &[f32], residual: Option<&[f32]>) {
     let c = bias.len();
     simd::dispatch(
         #[inline(always)]
         || match residual {
             Some(residual) => {
-                let rows = dst.chunks_exact_mut(c).zip(product.chunks_exact(c));
-                for ((d, p), r) in rows.zip(residual.chunks_exact(c)) {
-                    for (((d, &p), &b), &r) in d.iter_mut().zip(p).zip(bias).zip(r) {
-                        *d = p + b + r;
+                for (row, r) in x.chunks_exact_mut(c).zip(residual.chunks_exact(c)) {
+                    for ((v, &b), &r) in row.iter_mut().zip(bias).zip(r) {
+                        *v += b + r;
                     }
                 }
             }
             None => {
-                for (d, p) in dst.chunks_exact_mut(c).zip(product.chunks_exact(c)) {
-                    for ((d, &p), &b) in d.iter_mut().zip(p).zip(bias) {
-                        *d = p + b;
+                for row in x.chunks_exact_mut(c) {
+                    for (v, &b) in row.iter_mut().zip(bias) {
+                        *v += b;
                     }
                 }
             }
@@ -136,12 +138,14 @@ mod tests {
     fn epilogues_match_their_definitions() {
         let product = [1.0, -2.0, 3.0, 8.0, -0.5, 0.25];
         let bias = [0.5, 1.0, -1.0];
-        let mut dst = [0.0; 6];
-        bias_act(&product, &bias, Some(Activation::Relu6), &mut dst);
+        let mut dst = product;
+        bias_act(&mut dst, &bias, Some(Activation::Relu6));
         assert_eq!(dst, [1.5, 0.0, 2.0, 6.0, 0.5, 0.0]);
-        bias_act(&product, &bias, Some(Activation::Silu), &mut dst);
+        let mut dst = product;
+        bias_act(&mut dst, &bias, Some(Activation::Silu));
         assert!((dst[0] - math::silu(1.5)).abs() < 1e-7);
-        bias_residual(&product, &bias, Some(&[1.0; 6]), &mut dst);
+        let mut dst = product;
+        bias_residual(&mut dst, &bias, Some(&[1.0; 6]));
         assert_eq!(dst, [2.5, 0.0, 3.0, 9.5, 1.5, 0.25]);
         let mut sums = [1.0; 3];
         bias_act_sums(&product, &bias, None, &mut sums);

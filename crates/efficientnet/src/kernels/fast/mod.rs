@@ -23,8 +23,11 @@ mod dense;
 mod depthwise;
 mod epilogue;
 mod gemm;
+mod microkernel;
 pub mod profile;
 mod se;
+
+use std::borrow::Cow;
 
 use burn::backend::flex::FlexTensor;
 use burn::backend::{BackendTensor, DispatchTensorKind};
@@ -84,22 +87,32 @@ fn is_fused(model: &EfficientNet) -> bool {
 
 /// The flex storage of an `f32` tensor, contiguous; `None` on another backend or dtype.
 fn flex<const D: usize>(t: Tensor<D>) -> Option<FlexTensor> {
+    flex_view(t).map(contiguous)
+}
+
+/// The flex tensor of an `f32` tensor as it is stored (possibly a strided view).
+fn flex_view<const D: usize>(t: Tensor<D>) -> Option<FlexTensor> {
     match t.into_dispatch().kind {
-        DispatchTensorKind::Flex(BackendTensor::Float(t)) if t.dtype() == DType::F32 => {
-            Some(contiguous(t))
-        }
+        DispatchTensorKind::Flex(BackendTensor::Float(t)) if t.dtype() == DType::F32 => Some(t),
         _ => None,
     }
 }
 
-/// A convolution's weight and bias (zeros without one) on flex.
+/// A convolution's weight as the tap-major matrix `[KH * KW * C_in / groups, C_out]` (row
+/// `(ky * KW + kx) * C_in + c`), and its bias (zeros without one), on flex. The matrix is the
+/// weight's own storage when that is tap-major (a model fused on flex, see
+/// [`scale_output_channels`](super::super::scale_output_channels)), else a copy.
 fn weight_and_bias(conv: &Conv2d) -> Option<(FlexTensor, Vec<f32>)> {
-    let weight = flex(conv.weight.val())?;
+    let weight = flex_view(conv.weight.val())?;
+    let &[c_out, c_in, kh, kw] = &weight.layout().shape()[..] else {
+        return None;
+    };
+    let matrix = contiguous(weight.permute(&[2, 3, 1, 0])).reshape([kh * kw * c_in, c_out].into());
     let bias = match &conv.bias {
         Some(bias) => values(&flex(bias.val())?).to_vec(),
-        None => vec![0.0; weight.layout().shape()[0]],
+        None => vec![0.0; c_out],
     };
-    Some((weight, bias))
+    Some((matrix, bias))
 }
 
 /// Channels-last activations: `data` `[N * H * W, C]`.
@@ -159,16 +172,16 @@ fn dense_layer(layer: &ConvBnAct, x: &Activations) -> Option<Activations> {
     if layer.conv.groups != 1 {
         return None;
     }
-    let w = dense::right_operand(&weight);
     let mut out = Activations::output(x.batch, window.output, bias.len());
     let rows = out.rows();
     let (input, c_in) = (x.values(), x.channels());
     product_into(
         rows,
         |r| dense::patches(input, c_in, &window, r),
-        &w,
+        values(&weight),
+        weight.layout().shape()[0],
         out.values_mut(),
-        |_, product, dst| epilogue::bias_act(product, &bias, layer.activation, dst),
+        |_, dst| epilogue::bias_act(dst, &bias, layer.activation),
     );
     Some(out)
 }
@@ -176,14 +189,15 @@ fn dense_layer(layer: &ConvBnAct, x: &Activations) -> Option<Activations> {
 /// A 1x1 convolution + bias + activation (MBConv's expansion).
 fn pointwise_act(layer: &ConvBnAct, x: &Activations) -> Option<Activations> {
     let (weight, bias) = weight_and_bias(&layer.conv)?;
-    let w = gemm::right_operand(&weight);
     let mut out = Activations::output(x.batch, x.size, bias.len());
+    let k = x.channels();
     product_into(
         x.rows(),
-        |r| rows_of(&x.data, r),
-        &w,
+        |r| rows_of(x.values(), k, r),
+        values(&weight),
+        k,
         out.values_mut(),
-        |_, product, dst| epilogue::bias_act(product, &bias, layer.activation, dst),
+        |_, dst| epilogue::bias_act(dst, &bias, layer.activation),
     );
     Some(out)
 }
@@ -201,15 +215,15 @@ fn project(
     let (c_out, c_mid) = (bias.len(), x.channels());
     // Row ranges with their weight: all rows with the layer's, or one sample each with its gate
     // folded in.
-    let parts: Vec<(std::ops::Range<usize>, FlexTensor)> = match gates {
-        None => vec![(0..x.rows(), gemm::right_operand(&weight))],
+    let weight = values(&weight); // [C_mid, C_out]
+    let parts: Vec<(std::ops::Range<usize>, Cow<'_, [f32]>)> = match gates {
+        None => vec![(0..x.rows(), Cow::Borrowed(weight))],
         Some(gates) => {
             let pixels = x.size[0] * x.size[1];
-            let folded = |gate| se::folded(values(&weight), gate);
             (gates.chunks_exact(c_mid).enumerate())
                 .map(|(n, gate)| {
-                    let w = FlexTensor::from_data(TensorData::new(folded(gate), [c_out, c_mid]));
-                    (n * pixels..(n + 1) * pixels, gemm::right_operand(&w))
+                    let w = se::folded(weight, gate);
+                    (n * pixels..(n + 1) * pixels, Cow::Owned(w))
                 })
                 .collect()
         }
@@ -219,13 +233,14 @@ fn project(
         let first = rows.start;
         product_into(
             rows.len(),
-            |r| rows_of(&x.data, first + r.start..first + r.end),
+            |r| rows_of(x.values(), c_mid, first + r.start..first + r.end),
             &w,
+            c_mid,
             &mut dst[first * c_out..rows.end * c_out],
-            |r, product, dst| {
+            |r, dst| {
                 let residual =
                     residual.map(|res| &res.values()[(first + r.start) * c_out..][..dst.len()]);
-                epilogue::bias_residual(product, &bias, residual, dst)
+                epilogue::bias_residual(dst, &bias, residual)
             },
         );
     }
@@ -264,17 +279,11 @@ fn mbconv(block: &MbConv, x: Activations) -> Option<Activations> {
 /// The depthwise convolution + bias + activation, and the per-sample channel sums.
 fn depthwise_layer(layer: &ConvBnAct, x: &Activations) -> Option<(Activations, Vec<f32>)> {
     let window = Window::of(&layer.conv, x.size)?;
-    let (weight, bias) = weight_and_bias(&layer.conv)?;
+    let (taps, bias) = weight_and_bias(&layer.conv)?; // [KH * KW, C]
     let c = bias.len();
-    let [kh, kw] = window.kernel;
     if layer.conv.groups != c || x.channels() != c {
         return None;
     }
-    // [C, 1, KH, KW] -> [KH * KW, C]
-    let taps = weight
-        .reshape([c, kh * kw].into())
-        .transpose(0, 1)
-        .to_contiguous();
     let mut out = Activations::output(x.batch, window.output, c);
     let sums = depthwise::depthwise(
         x.values(),
@@ -351,12 +360,13 @@ fn fused_mbconv(block: &FusedMbConv, x: Activations) -> Option<Activations> {
 /// (the head's output itself is never stored).
 fn head_and_pool(layer: &ConvBnAct, x: Activations) -> Option<Vec<f32>> {
     let (weight, bias) = weight_and_bias(&layer.conv)?;
-    let w = gemm::right_operand(&weight);
     let (c, pixels) = (bias.len(), x.size[0] * x.size[1]);
+    let k = x.channels();
     let parts = product_map(
         x.rows(),
-        |r| rows_of(&x.data, r),
-        &w,
+        |r| rows_of(x.values(), k, r),
+        values(&weight),
+        k,
         |rows, product| {
             // The tile's rows, split where a sample ends.
             let mut sums = Vec::new();
