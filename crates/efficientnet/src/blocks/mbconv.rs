@@ -76,6 +76,7 @@ impl MbConv {
         Self {
             expand: self.expand.map(ConvBnAct::fuse),
             depthwise: self.depthwise.fuse(),
+            se: self.se.map(SqueezeExcitation::fuse),
             project: self.project.fuse(),
             ..self
         }

@@ -46,4 +46,18 @@ impl SqueezeExcitation {
         let gate = sigmoid(crate::kernels::conv2d(&self.conv_expand, s)); // [N, C, 1, 1]
         x * gate
     }
+
+    /// The same module with its weights stored for inference ([`crate::kernels::tap_major`]),
+    /// as [`EfficientNet::fuse`](crate::EfficientNet::fuse) leaves them.
+    pub fn fuse(self) -> Self {
+        let fuse = |mut conv: Conv2d| {
+            conv.weight = conv.weight.map(crate::kernels::tap_major);
+            conv
+        };
+        Self {
+            conv_reduce: fuse(self.conv_reduce),
+            conv_expand: fuse(self.conv_expand),
+            ..self
+        }
+    }
 }

@@ -106,6 +106,14 @@ pub(crate) trait FlexKernels: Backend {
     ) -> FloatTensor<Self> {
         channel_affine_composed::<Self>(x, scale, shift)
     }
+
+    /// The same convolution weight stored tap-major: `[KH, KW, C_in / groups, C_out]` in
+    /// memory, a permuted view with the logical shape unchanged (what the fast inference path
+    /// reads in place). The default returns `weight` as it is. Shapes: `weight` `[C_out,
+    /// C_in / groups, KH, KW]`, returned unchanged.
+    fn tap_major(weight: FloatTensor<Self>) -> FloatTensor<Self> {
+        weight
+    }
 }
 
 /// [`FlexKernels::channel_affine`] composed of Burn ops (broadcast multiply and add).
@@ -196,6 +204,14 @@ fn tensor(values: Vec<f32>, shape: impl Into<Shape>) -> FlexTensor {
 }
 
 impl FlexKernels for Flex {
+    fn tap_major(weight: FlexTensor) -> FlexTensor {
+        if weight.shape().num_dims() != 4 {
+            return weight;
+        }
+        let stored = weight.permute(&[2, 3, 1, 0]).to_contiguous();
+        stored.permute(&[3, 2, 0, 1])
+    }
+
     fn channel_affine(x: FlexTensor, scale: FlexTensor, shift: FlexTensor) -> FlexTensor {
         if !all_f32(&[&x, &scale, &shift]) || x.shape().num_dims() != 4 {
             return channel_affine_composed::<Self>(x, scale, shift);

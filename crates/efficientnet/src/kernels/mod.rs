@@ -133,11 +133,8 @@ pub fn batch_norm(bn: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
     })
 }
 
-/// `weight * scale[o]` for each output channel `o` of a convolution weight: BatchNorm folding.
-///
-/// On flex the result is stored tap-major (`[KH, KW, C_in / groups, C_out]` in memory, the
-/// same logical shape, a permuted view): the layout the fast inference path multiplies by in
-/// place, with no copy or repacking per forward pass. Other backends get a plain product.
+/// `weight * scale[o]` for each output channel `o` of a convolution weight (BatchNorm
+/// folding), stored as [`tap_major`] does.
 ///
 /// # Shapes
 ///
@@ -145,12 +142,23 @@ pub fn batch_norm(bn: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
 /// * `scale`: `[C_out]`
 pub fn scale_output_channels(weight: Tensor<4>, scale: Tensor<1>) -> Tensor<4> {
     let [c_out, ..] = weight.dims();
+    tap_major(weight * scale.reshape([c_out, 1, 1, 1]))
+}
+
+/// A convolution weight with the same values, stored for inference: on flex (without
+/// autodiff) tap-major, `[KH, KW, C_in / groups, C_out]` in memory behind the same logical
+/// shape (a permuted view), the layout the fast inference path multiplies by in place, with no
+/// copy per forward pass. Other backends get `weight` unchanged.
+///
+/// # Shapes
+///
+/// * `weight`: `[C_out, C_in / groups, KH, KW]`, returned unchanged.
+pub fn tap_major(weight: Tensor<4>) -> Tensor<4> {
     #[cfg(feature = "flex")]
     if runs_on_flex(&weight) {
-        let tap_major = weight.permute([2, 3, 1, 0]) * scale.reshape([1, 1, 1, c_out]);
-        return tap_major.permute([3, 2, 0, 1]);
+        return on_flex::tap_major(weight);
     }
-    weight * scale.reshape([c_out, 1, 1, 1])
+    weight
 }
 
 /// `linear.forward(x)` in the dtype of `x`: a bf16/f16 input multiplies a bf16/f16 copy of

@@ -25,6 +25,11 @@ pub(crate) fn conv2d_no_bias(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     Tensor::from_dispatch(y)
 }
 
+/// [`FlexKernels::tap_major`]: `weight` (`[C_out, C_in / groups, KH, KW]`) stored tap-major.
+pub(crate) fn tap_major(weight: Tensor<4>) -> Tensor<4> {
+    Tensor::from_dispatch(<Dispatch as FlexKernels>::tap_major(weight.into_dispatch()))
+}
+
 /// Training-mode batch norm through [`FlexKernels::batch_norm_train_fused`], updating `bn`'s
 /// running averages with the batch statistics as Burn's `BatchNorm` does. Shapes: `x`
 /// `[N, C, H, W]`, returned unchanged.

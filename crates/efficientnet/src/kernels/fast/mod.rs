@@ -411,3 +411,46 @@ fn classifier(linear: &Linear, pooled: Vec<f32>) -> Option<TensorData> {
     }
     Some(TensorData::new(logits, [n, classes]))
 }
+
+#[cfg(test)]
+mod tests {
+    use burn::tensor::Device;
+
+    use super::*;
+    use crate::EfficientNetConfig;
+
+    /// Every convolution of `model`, SE included.
+    fn convs(model: &EfficientNet) -> Vec<&Conv2d> {
+        let mut convs = vec![&model.stem.conv, &model.head.conv];
+        for block in model.blocks() {
+            match block {
+                Block::MbConv(b) => {
+                    convs.extend(b.expand.iter().map(|l| &l.conv));
+                    convs.extend([&b.depthwise.conv, &b.project.conv]);
+                    convs.extend(
+                        b.se.iter()
+                            .flat_map(|se| [&se.conv_reduce, &se.conv_expand]),
+                    );
+                }
+                Block::FusedMbConv(b) => {
+                    convs.push(&b.conv.conv);
+                    convs.extend(b.project.iter().map(|l| &l.conv));
+                }
+            }
+        }
+        convs
+    }
+
+    #[test]
+    fn a_model_fused_on_flex_stores_every_weight_tap_major() {
+        let device = Device::flex();
+        for config in [EfficientNetConfig::b0(), EfficientNetConfig::v2_b0()] {
+            let model = config.with_width(0.25).init(&device).fuse();
+            for conv in convs(&model) {
+                let weight = flex_view(conv.weight.val()).expect("an f32 flex tensor");
+                let stored = weight.permute(&[2, 3, 1, 0]);
+                assert!(stored.layout().is_contiguous(), "{:?}", weight.layout());
+            }
+        }
+    }
+}
