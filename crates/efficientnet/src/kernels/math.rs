@@ -47,6 +47,36 @@ pub(crate) fn silu(x: f32) -> f32 {
     x * sigmoid_and_exp_neg(x).0
 }
 
+/// SiLU for inference, `x / (1 + 2^t)` with `t = -x log2(e)`: about 40% fewer vector
+/// operations than [`silu`] (one rounding of `t` instead of a Cody–Waite split, no
+/// underflow selects), within 2e-6 relative for `|x| <= 20`, 1e-5 beyond (the rounding of `t`
+/// grows with `|x|`) and 1e-34 absolute below `x = -87`.
+///
+/// `x` is raised to -88 and `t` clamped to `[-126, 126]`, so `2^t` stays a normal float: for
+/// very negative `x` the result is then ~0 (not the exact, subnormal, value), for large `x` it
+/// is `x`. `2^t` is
+/// `2^n` in the exponent bits times Cephes' `exp2f` polynomial for `2^f`, `|f| <= 1/2`.
+#[inline(always)]
+pub(crate) fn silu_fast(x: f32) -> f32 {
+    const ROUND: f32 = 12_582_912.0; // 1.5 * 2^23
+    // A select, not `f32::max`, so that NaN stays NaN.
+    let x = if x < -88.0 { -88.0 } else { x };
+    let t = (-x * std::f32::consts::LOG2_E).clamp(-126.0, 126.0);
+    let shifted = t + ROUND;
+    let n = shifted - ROUND;
+    let f = t - n;
+    let mut p = 1.535_336_2e-4_f32;
+    p = p * f + 1.339_887_4e-3;
+    p = p * f + 9.618_437e-3;
+    p = p * f + 5.550_332_5e-2;
+    p = p * f + 2.402_264_8e-1;
+    p = p * f + 6.931_472e-1;
+    let two_f = p * f + 1.0;
+    let n_bits = shifted.to_bits().wrapping_sub(ROUND.to_bits());
+    let two_n = f32::from_bits(n_bits.wrapping_add(127) << 23);
+    x / (1.0 + two_f * two_n)
+}
+
 /// `grad * d silu(x) / dx`, with `d silu / dx = s (1 + x (1 - s))`, `s = sigmoid(x)`, and
 /// `1 - s = e^-x s` (at most 1, so nothing overflows for very negative `x`).
 #[inline(always)]
@@ -101,6 +131,27 @@ mod tests {
         assert_eq!(exp(f32::NEG_INFINITY), 0.0);
         assert_eq!(exp(-87.5), 0.0);
         assert!(exp(f32::INFINITY).is_finite());
+    }
+
+    #[test]
+    fn fast_silu_is_within_its_bounds() {
+        for x in samples().filter(|x| x.is_finite()) {
+            let want = silu_f64(x as f64);
+            let got = silu_fast(x) as f64;
+            // Past |x| = 20 the rounding of t = -x log2(e) costs more; below x = -87, where
+            // 2^t is clamped, the result is ~0 but not the exact (subnormal) value.
+            let tol = if x.abs() <= 20.0 {
+                2e-6 * want.abs()
+            } else {
+                1e-5 * want.abs() + 1e-34
+            };
+            assert!(
+                (got - want).abs() <= tol,
+                "silu_fast({x}) = {got}, want {want}"
+            );
+        }
+        assert!(silu_fast(f32::NAN).is_nan());
+        assert_eq!(silu_fast(f32::INFINITY), f32::INFINITY);
     }
 
     #[test]

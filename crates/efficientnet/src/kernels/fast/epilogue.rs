@@ -21,7 +21,7 @@ pub(super) fn with_activation<R>(act: Option<Activation>, run: impl ActivationLo
         ),
         Some(Activation::Silu) => run.run(
             #[inline(always)]
-            |v| math::silu(v),
+            |v| math::silu_fast(v),
         ),
         Some(Activation::Relu6) => run.run(
             #[inline(always)]
