@@ -50,11 +50,11 @@ pub(super) fn fold_into_projection(c_out: usize, pixels: usize) -> bool {
 /// sample's gate folded in.
 pub(super) fn folded(weight: &[f32], gate: &[f32]) -> Vec<f32> {
     let c_out = weight.len() / gate.len();
-    weight
-        .chunks_exact(c_out)
-        .zip(gate)
-        .flat_map(|(row, &g)| row.iter().map(move |w| w * g))
-        .collect()
+    let mut folded = Vec::with_capacity(weight.len());
+    for (row, &g) in weight.chunks_exact(c_out).zip(gate) {
+        folded.extend(row.iter().map(|w| w * g));
+    }
+    folded
 }
 
 /// `bias + v · m`: `v` `[I]`, `m` `[I, O]` row-major, `bias` `[O]`; returns `[O]`.
