@@ -102,7 +102,7 @@ fn flex_view<const D: usize>(t: Tensor<D>) -> Option<FlexTensor> {
 /// A convolution's weight as the tap-major matrix `[KH * KW * C_in / groups, C_out]` (row
 /// `(ky * KW + kx) * C_in + c`), and its bias (zeros without one), on flex. The matrix is the
 /// weight's own storage when that is tap-major (a model fused on flex, see
-/// [`scale_output_channels`](super::super::scale_output_channels)), else a copy.
+/// [`tap_major`](crate::kernels::tap_major)), else a copy.
 fn weight_and_bias(conv: &Conv2d) -> Option<(FlexTensor, Vec<f32>)> {
     let weight = flex_view(conv.weight.val())?;
     let &[c_out, c_in, kh, kw] = &weight.layout().shape()[..] else {
