@@ -58,7 +58,7 @@ pub fn run(args: EvalArgs, device: &Device) -> Result<()> {
         return Err(CliError::Usage("--batch-size must be at least 1".into()));
     }
     let split = eval_split(&args.data)?;
-    let loaded = model_args::load(&args.model, device)?;
+    let loaded = model_args::load_for_inference(&args.model, device)?;
     let transform = args.transform.apply(loaded.weight_set.transform.clone());
     let outputs = model_outputs(&split, loaded.model.num_classes(), &args.data)?;
     let workers = args

@@ -66,7 +66,7 @@ fn label(index: usize, num_classes: usize) -> String {
 
 /// Runs `predict`: raw logits for `--input`, else the top-k classes of every image.
 pub fn run(args: PredictArgs, device: &Device) -> Result<()> {
-    let loaded = model_args::load(&args.model, device)?;
+    let loaded = model_args::load_for_inference(&args.model, device)?;
     match &args.input {
         Some(input) => save_logits(&loaded, input, args.save_logits.as_deref(), device),
         None => classify(&args, &loaded, device),

@@ -86,7 +86,7 @@ pub(crate) struct AppState {
 
 /// Runs `serve` until Ctrl-C or SIGTERM, then finishes the requests in flight and returns.
 pub fn run(args: ServeArgs, device: &Device) -> Result<()> {
-    let loaded = model_args::load(&args.model, device)?;
+    let loaded = model_args::load_for_inference(&args.model, device)?;
     let transform = args.transform.apply(loaded.weight_set.transform.clone());
     let metrics = metrics::Metrics::new();
     let max_batch = args.max_batch as usize;
