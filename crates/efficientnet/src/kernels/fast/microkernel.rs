@@ -52,23 +52,26 @@ impl WithSimd for Matmul<'_> {
         let lanes = S::F32_LANES;
         let rows = a.len() / k;
         let mut j = 0;
-        // Column panels of two vectors, then one, then a partial one; each across all rows.
+        // Column panels of two vectors, each across all rows; the last panel holds what is
+        // left (one vector and a partial one, one vector, or a partial one), so that narrow
+        // outputs (24 or 40 channels) still take one pass over `a`.
         while j + 2 * lanes <= n {
             panel::<S, 2, true>(s, a, w, k, n, j, 2 * lanes, dst, rows);
             j += 2 * lanes;
         }
-        while j + lanes <= n {
-            panel::<S, 1, true>(s, a, w, k, n, j, lanes, dst, rows);
-            j += lanes;
-        }
-        if j < n {
-            panel::<S, 1, false>(s, a, w, k, n, j, n - j, dst, rows);
+        let rest = n - j;
+        if rest > lanes {
+            panel::<S, 2, false>(s, a, w, k, n, j, rest, dst, rows);
+        } else if rest == lanes {
+            panel::<S, 1, true>(s, a, w, k, n, j, rest, dst, rows);
+        } else if rest > 0 {
+            panel::<S, 1, false>(s, a, w, k, n, j, rest, dst, rows);
         }
     }
 }
 
-/// Columns `j..j + width` (`V` full vectors, or with `FULL` false one partial vector of
-/// `width < lanes` values) of every row, [`ROWS`] rows at a time, then the remaining rows.
+/// Columns `j..j + width` (`V` full vectors, or with `FULL` false `width < V * lanes` values,
+/// the last vector partial) of every row, [`ROWS`] rows at a time, then the remaining rows.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn panel<S: Simd, const V: usize, const FULL: bool>(
@@ -196,14 +199,39 @@ mod tests {
             (12, 320, 1280),
         ] {
             let (a, w) = (values(rows * k, 7), values(k * n, 11));
-            let mut dst = vec![f32::NAN; rows * n];
-            matmul(&a, &w, k, &mut dst);
-            for (i, (got, want)) in dst.iter().zip(reference(&a, &w, k)).enumerate() {
-                let tol = 1e-5 * (k as f32).sqrt();
-                assert!(
-                    (got - want).abs() <= tol,
-                    "[{rows}x{k}]·[{k}x{n}] at {i}: {got} vs {want}"
-                );
+            let want = reference(&a, &w, k);
+            // The dispatched kernel, then each instruction set this CPU has (16, 8, 1 lanes).
+            let mut runs: Vec<(&str, Vec<f32>)> = Vec::new();
+            let mut run = |name, f: &dyn Fn(Matmul<'_>)| {
+                let mut dst = vec![f32::NAN; rows * n];
+                f(Matmul {
+                    a: &a,
+                    w: &w,
+                    k,
+                    n,
+                    dst: &mut dst,
+                });
+                runs.push((name, dst));
+            };
+            run("dispatched", &|m| matmul(m.a, m.w, m.k, m.dst));
+            run("scalar", &|m| m.with_simd(pulp::Scalar));
+            #[cfg(target_arch = "x86_64")]
+            {
+                if let Some(v3) = pulp::x86::V3::try_new() {
+                    run("avx2", &|m| m.with_simd(v3));
+                }
+                if let Some(v4) = pulp::x86::V4::try_new() {
+                    run("avx512", &|m| m.with_simd(v4));
+                }
+            }
+            for (name, dst) in runs {
+                for (i, (got, want)) in dst.iter().zip(&want).enumerate() {
+                    let tol = 1e-5 * (k as f32).sqrt();
+                    assert!(
+                        (got - want).abs() <= tol,
+                        "{name}: [{rows}x{k}]·[{k}x{n}] at {i}: {got} vs {want}"
+                    );
+                }
             }
         }
     }
