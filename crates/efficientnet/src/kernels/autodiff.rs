@@ -10,6 +10,7 @@ use burn::backend::{Autodiff, AutodiffBackend, Backend, TensorMetadata};
 use burn::tensor::Shape;
 use burn::tensor::ops::ConvOptions;
 
+use super::conv_kind::ConvKind;
 use super::flex::FlexKernels;
 
 impl<B: Backend + FlexKernels, C: CheckpointStrategy> FlexKernels for Autodiff<B, C> {
@@ -68,7 +69,7 @@ impl<B: Backend + FlexKernels, C: CheckpointStrategy> FlexKernels for Autodiff<B
                     ops.node,
                     grads,
                     |grad| match kind {
-                        ConvKind::Pointwise => pointwise_x_grad::<B>(weight, grad),
+                        ConvKind::Pointwise => B::pointwise_x_grad(weight, grad),
                         ConvKind::Depthwise => B::depthwise_x_grad(x, weight, grad, options),
                         ConvKind::General => B::conv2d_x_backward(x, weight, grad, options),
                     },
@@ -147,46 +148,6 @@ impl<B: Backend + FlexKernels, C: CheckpointStrategy> FlexKernels for Autodiff<B
         // The statistics are outputs without a gradient (running averages only read them).
         (y, Self::from_inner(mean), Self::from_inner(variance))
     }
-}
-
-/// Which backward a convolution gets.
-#[derive(Clone, Copy, Debug)]
-enum ConvKind {
-    /// 1x1, stride 1, no padding, one group: the gradients are matrix products.
-    Pointwise,
-    /// One group per channel, `C_out == C_in`, no dilation: `depthwise_*_grad`.
-    Depthwise,
-    /// Anything else: Burn's `conv2d_x_backward` / `conv2d_weight_backward`.
-    General,
-}
-
-impl ConvKind {
-    fn of(x: &Shape, weight: &Shape, options: &ConvOptions<2>) -> Self {
-        let undilated = options.dilation == [1, 1];
-        let pointwise = weight[2] == 1
-            && weight[3] == 1
-            && options.stride == [1, 1]
-            && options.padding == [(0, 0), (0, 0)]
-            && options.groups == 1;
-        let depthwise =
-            options.groups == x[1] && weight[0] == x[1] && weight[1] == 1 && options.groups > 1;
-        match (undilated, pointwise, depthwise) {
-            (true, true, _) => ConvKind::Pointwise,
-            (true, _, true) => ConvKind::Depthwise,
-            _ => ConvKind::General,
-        }
-    }
-}
-
-/// `dL/dx` of a 1x1 convolution: `weight^T @ grad` per image. Shapes: `weight`
-/// `[C_out, C_in, 1, 1]`, `grad` `[N, C_out, H, W]`; returns `[N, C_in, H, W]`.
-fn pointwise_x_grad<B: Backend>(weight: FloatTensor<B>, grad: FloatTensor<B>) -> FloatTensor<B> {
-    let [n, c_out, h, w] = grad.shape().dims();
-    let c_in = weight.shape()[1];
-    let weight_t = B::float_swap_dims(B::float_reshape(weight, Shape::new([1, c_out, c_in])), 1, 2);
-    let grad = B::float_reshape(grad, Shape::new([n, c_out, h * w]));
-    let x_grad = B::float_matmul(weight_t, grad); // [N, C_in, H * W]
-    B::float_reshape(x_grad, Shape::new([n, c_in, h, w]))
 }
 
 /// `dL/dweight` of a 1x1 convolution: `sum_n grad_n @ x_n^T`. Shapes: `x` `[N, C_in, H, W]`,

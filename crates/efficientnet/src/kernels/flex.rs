@@ -11,9 +11,10 @@ use burn::tensor::{DType, Device, Shape, TensorData};
 use rayon::prelude::*;
 
 use super::batch_norm::{self, Planes};
+use super::conv_kind::ConvKind;
 use super::depthwise::{self, Geometry};
 use super::window::Window;
-use super::{math, simd};
+use super::{math, pointwise, simd};
 
 /// Values per rayon task: below two of these a tensor is done on one thread.
 const CHUNK: usize = 1 << 15;
@@ -107,6 +108,13 @@ pub(crate) trait FlexKernels: Backend {
         channel_affine_composed::<Self>(x, scale, shift)
     }
 
+    /// `dL/dx` of a 1x1 convolution (stride 1, no padding, one group): `weight^T · grad` per
+    /// image. Shapes: `weight` `[C_out, C_in, 1, 1]`, `grad` `[N, C_out, H, W]`; returns
+    /// `[N, C_in, H, W]`.
+    fn pointwise_x_grad(weight: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self> {
+        pointwise_x_grad_composed::<Self>(weight, grad)
+    }
+
     /// The same convolution weight stored tap-major: `[KH, KW, C_in / groups, C_out]` in
     /// memory, a permuted view with the logical shape unchanged (what the fast inference path
     /// reads in place). The default returns `weight` as it is. Shapes: `weight` `[C_out,
@@ -114,6 +122,19 @@ pub(crate) trait FlexKernels: Backend {
     fn tap_major(weight: FloatTensor<Self>) -> FloatTensor<Self> {
         weight
     }
+}
+
+/// [`FlexKernels::pointwise_x_grad`] composed of Burn ops (a batched matrix product).
+fn pointwise_x_grad_composed<B: Backend>(
+    weight: FloatTensor<B>,
+    grad: FloatTensor<B>,
+) -> FloatTensor<B> {
+    let [n, c_out, h, w] = grad.shape().dims();
+    let c_in = weight.shape()[1];
+    let weight_t = B::float_swap_dims(B::float_reshape(weight, Shape::new([1, c_out, c_in])), 1, 2);
+    let grad = B::float_reshape(grad, Shape::new([n, c_out, h * w]));
+    let x_grad = B::float_matmul(weight_t, grad); // [N, C_in, H * W]
+    B::float_reshape(x_grad, Shape::new([n, c_in, h, w]))
 }
 
 /// [`FlexKernels::channel_affine`] composed of Burn ops (broadcast multiply and add).
@@ -204,6 +225,30 @@ fn tensor(values: Vec<f32>, shape: impl Into<Shape>) -> FlexTensor {
 }
 
 impl FlexKernels for Flex {
+    fn conv2d_no_bias(x: FlexTensor, weight: FlexTensor, options: ConvOptions<2>) -> FlexTensor {
+        let kind = ConvKind::of(&x.shape(), &weight.shape(), &options);
+        if kind != ConvKind::Pointwise || !all_f32(&[&x, &weight]) {
+            return Self::conv2d(x, weight, None, options);
+        }
+        let [n, c_in, h, w] = x.shape().dims();
+        let c_out = weight.shape()[0];
+        let (x, weight) = (contiguous(x), contiguous(weight));
+        let y = pointwise::per_image(values(&weight), values(&x), [n, c_out, c_in, h * w]);
+        tensor(y, [n, c_out, h, w])
+    }
+
+    fn pointwise_x_grad(weight: FlexTensor, grad: FlexTensor) -> FlexTensor {
+        if !all_f32(&[&weight, &grad]) {
+            return pointwise_x_grad_composed::<Self>(weight, grad);
+        }
+        let [n, c_out, h, w] = grad.shape().dims();
+        let c_in = weight.shape()[1];
+        let (weight, grad) = (contiguous(weight), contiguous(grad));
+        let weight_t = pointwise::transposed(values(&weight), c_out, c_in); // [C_in, C_out]
+        let dx = pointwise::per_image(&weight_t, values(&grad), [n, c_in, c_out, h * w]);
+        tensor(dx, [n, c_in, h, w])
+    }
+
     fn tap_major(weight: FlexTensor) -> FlexTensor {
         if weight.shape().num_dims() != 4 {
             return weight;

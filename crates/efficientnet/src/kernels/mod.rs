@@ -13,7 +13,9 @@
 //! * [`conv2d`]: a bias-free convolution whose backward, on flex with autodiff, computes 1x1
 //!   gradients as matrix products and depthwise gradients with direct loops, where Burn's
 //!   defaults run one convolution per channel (depthwise weight gradient) or a convolution with
-//!   the whole feature map as its kernel (1x1 weight gradient). The forward is Burn's.
+//!   the whole feature map as its kernel (1x1 weight gradient). A 1x1 convolution's forward
+//!   and input gradient run this crate's matrix-product kernel per image (`pointwise`); other
+//!   forwards are Burn's.
 //! * [`batch_norm`](fn@batch_norm): in training mode on flex, statistics and normalisation as
 //!   direct loops with a fused backward, where Burn's composition copies the activation into
 //!   channel-major order twice per pass and runs ~8 ops forward and ~16 backward.
@@ -28,6 +30,8 @@ mod autodiff;
 #[cfg(feature = "flex")]
 mod batch_norm;
 #[cfg(feature = "flex")]
+mod conv_kind;
+#[cfg(feature = "flex")]
 mod depthwise;
 #[cfg(feature = "flex")]
 mod fast;
@@ -36,8 +40,12 @@ mod flex;
 #[cfg(feature = "flex")]
 mod math;
 #[cfg(feature = "flex")]
+mod microkernel;
+#[cfg(feature = "flex")]
 mod on_flex;
 pub(crate) mod padding;
+#[cfg(feature = "flex")]
+mod pointwise;
 mod precision;
 #[cfg(feature = "flex")]
 mod running_stats;

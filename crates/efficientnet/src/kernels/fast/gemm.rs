@@ -1,6 +1,6 @@
 //! 1x1 convolutions on channels-last activations as matrix products, in row tiles: each tile
 //! `[t, K] x [K, C_out]` is multiplied by this crate's register-blocked kernel
-//! ([`microkernel`](super::microkernel)) straight into the output, then goes through the
+//! ([`microkernel`](super::super::microkernel)) straight into the output, then goes through the
 //! caller's epilogue (bias, activation, residual, pooling) while it is still in cache. Tiles
 //! are rayon tasks, at least a few per core, so both cores work at batch 1 too.
 //!
@@ -13,7 +13,7 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
-use super::microkernel::{ROWS as BLOCK, matmul};
+use super::super::microkernel::{ROWS as BLOCK, matmul};
 
 /// Rows per tile at most: a `[256, C_out]` result stays in L2 for the epilogue.
 const MAX_TILE_ROWS: usize = 256;

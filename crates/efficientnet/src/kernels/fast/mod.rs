@@ -3,7 +3,7 @@
 //! activations by kernels made for it, instead of op by op through Burn's generic ones.
 //!
 //! * Activations are `[N * H * W, C]` matrices between layers, so every 1x1 convolution
-//!   (expansion, projection, head) is one matrix product ([`microkernel`], on the weight as
+//!   (expansion, projection, head) is one matrix product ([`microkernel`](super::microkernel), on the weight as
 //!   `fuse()` stored it, tap-major), computed in row tiles ([`gemm`]) with the bias,
 //!   activation, residual or pooling applied to each tile while it is in cache.
 //! * Depthwise convolutions vectorise along the channels, with bias, activation and the
@@ -24,7 +24,6 @@ mod dense;
 mod depthwise;
 mod epilogue;
 mod gemm;
-mod microkernel;
 pub mod profile;
 mod se;
 

@@ -1,5 +1,5 @@
-//! The matrix product of the fast path's 1x1 and dense convolutions, `dst = a · w` on
-//! row-major matrices, written with `pulp`'s portable SIMD types so that it runs at the CPU's
+//! The matrix product of this crate's flex kernels (the fast path's 1x1 and dense
+//! convolutions, the general path's 1x1 convolutions), `dst = a · w` on row-major matrices, written with `pulp`'s portable SIMD types so that it runs at the CPU's
 //! vector width (16 lanes with AVX-512, 8 with AVX2, 4 with NEON, 1 without), picked at run
 //! time.
 //!
@@ -13,7 +13,7 @@
 
 use pulp::{Simd, WithSimd};
 
-use super::super::simd;
+use super::simd;
 
 /// Rows of `a` per register block.
 pub(super) const ROWS: usize = 6;

@@ -1,0 +1,34 @@
+//! Which kind a convolution is, for the kernels that treat 1x1 and depthwise ones apart.
+
+use burn::tensor::Shape;
+use burn::tensor::ops::ConvOptions;
+
+/// Which backward a convolution gets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum ConvKind {
+    /// 1x1, stride 1, no padding, one group: the gradients are matrix products.
+    Pointwise,
+    /// One group per channel, `C_out == C_in`, no dilation: `depthwise_*_grad`.
+    Depthwise,
+    /// Anything else: Burn's `conv2d_x_backward` / `conv2d_weight_backward`.
+    General,
+}
+
+impl ConvKind {
+    /// The kind of a convolution of `x` by `weight` (`[C_out, C_in / groups, KH, KW]`).
+    pub(super) fn of(x: &Shape, weight: &Shape, options: &ConvOptions<2>) -> Self {
+        let undilated = options.dilation == [1, 1];
+        let pointwise = weight[2] == 1
+            && weight[3] == 1
+            && options.stride == [1, 1]
+            && options.padding == [(0, 0), (0, 0)]
+            && options.groups == 1;
+        let depthwise =
+            options.groups == x[1] && weight[0] == x[1] && weight[1] == 1 && options.groups > 1;
+        match (undilated, pointwise, depthwise) {
+            (true, true, _) => ConvKind::Pointwise,
+            (true, _, true) => ConvKind::Depthwise,
+            _ => ConvKind::General,
+        }
+    }
+}
