@@ -3,10 +3,11 @@
 use burn::tensor::Shape;
 use burn::tensor::ops::ConvOptions;
 
-/// Which backward a convolution gets.
+/// Which kernels a convolution gets: the forward of a 1x1 one (on flex) and the backward of
+/// 1x1 and depthwise ones.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum ConvKind {
-    /// 1x1, stride 1, no padding, one group: the gradients are matrix products.
+    /// 1x1, stride 1, no padding, one group: forward and gradients are matrix products.
     Pointwise,
     /// One group per channel, `C_out == C_in`, no dilation: `depthwise_*_grad`.
     Depthwise,

@@ -243,9 +243,10 @@ impl FlexKernels for Flex {
         }
         let [n, c_out, h, w] = grad.shape().dims();
         let c_in = weight.shape()[1];
-        let (weight, grad) = (contiguous(weight), contiguous(grad));
-        let weight_t = pointwise::transposed(values(&weight), c_out, c_in); // [C_in, C_out]
-        let dx = pointwise::per_image(&weight_t, values(&grad), [n, c_in, c_out, h * w]);
+        // [C_out, C_in, 1, 1] -> [1, 1, C_in, C_out]: the transpose, contiguous.
+        let weight_t = contiguous(weight.permute(&[2, 3, 1, 0]));
+        let grad = contiguous(grad);
+        let dx = pointwise::per_image(values(&weight_t), values(&grad), [n, c_in, c_out, h * w]);
         tensor(dx, [n, c_in, h, w])
     }
 

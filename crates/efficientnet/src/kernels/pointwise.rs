@@ -36,13 +36,6 @@ pub(super) fn per_image(a: &[f32], b: &[f32], [n, m, k, p]: [usize; 4]) -> Vec<f
     out
 }
 
-/// The transpose of a row-major `[rows, cols]` matrix, row-major `[cols, rows]`.
-pub(super) fn transposed(w: &[f32], rows: usize, cols: usize) -> Vec<f32> {
-    (0..cols)
-        .flat_map(|c| (0..rows).map(move |r| w[r * cols + c]))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -55,6 +48,5 @@ mod tests {
         let out = per_image(&a, &b, [2, 2, 3, 2]);
         // image 0: (1 + 2 * 5, 2 + 2 * 6), (3 - 5, 4 - 6); image 1: (-1 + 4, 0 + 4), (0 - 2, 1 - 2)
         assert_eq!(out, [11.0, 14.0, -2.0, -2.0, 3.0, 4.0, -2.0, -1.0]);
-        assert_eq!(transposed(&a, 2, 3), [1.0, 0.0, 0.0, 1.0, 2.0, -1.0]);
     }
 }

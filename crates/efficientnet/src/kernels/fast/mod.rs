@@ -3,9 +3,10 @@
 //! activations by kernels made for it, instead of op by op through Burn's generic ones.
 //!
 //! * Activations are `[N * H * W, C]` matrices between layers, so every 1x1 convolution
-//!   (expansion, projection, head) is one matrix product ([`microkernel`](super::microkernel), on the weight as
-//!   `fuse()` stored it, tap-major), computed in row tiles ([`gemm`]) with the bias,
-//!   activation, residual or pooling applied to each tile while it is in cache.
+//!   (expansion, projection, head) is one matrix product
+//!   ([`microkernel`](super::microkernel), on the weight as `fuse()` stored it, tap-major),
+//!   computed in row tiles ([`gemm`]) with the bias, activation, residual or pooling applied
+//!   to each tile while it is in cache.
 //! * Depthwise convolutions vectorise along the channels, with bias, activation and the
 //!   squeeze-excitation mean in the same pass ([`depthwise`]).
 //! * The squeeze-excitation gate is folded into the projection's weight where that is less
