@@ -99,13 +99,10 @@ impl ConvBnAct {
     /// - output: `[N, C_out, ceil(H / s), ceil(W / s)]`
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let x = crate::kernels::conv2d(&self.conv, x);
-        let x = match &self.bn {
-            Some(bn) => crate::kernels::batch_norm(bn, x),
-            None => x,
-        };
-        match self.activation {
-            Some(act) => act.forward(x),
-            None => x,
+        match (&self.bn, self.activation) {
+            (Some(bn), act) => crate::kernels::batch_norm_activation(bn, act, x),
+            (None, Some(act)) => act.forward(x),
+            (None, None) => x,
         }
     }
 

@@ -10,6 +10,7 @@ use burn::backend::{Autodiff, AutodiffBackend, Backend, TensorMetadata};
 use burn::tensor::Shape;
 use burn::tensor::ops::ConvOptions;
 
+use super::batch_norm::BatchNormAct;
 use super::conv_kind::ConvKind;
 use super::flex::FlexKernels;
 
@@ -95,18 +96,19 @@ impl<B: Backend + FlexKernels, C: CheckpointStrategy> FlexKernels for Autodiff<B
         }
     }
 
-    fn batch_norm_train_fused(
+    fn batch_norm_act_train(
         x: FloatTensor<Self>,
         gamma: FloatTensor<Self>,
         beta: FloatTensor<Self>,
-        epsilon: f64,
+        options: BatchNormAct,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
-        /// Backward of batch norm; its state is the input, gamma and the batch statistics.
+        /// Backward of batch norm and its activation; its state is the input, gamma, beta and
+        /// the batch statistics (the normalised values are recomputed, not kept).
         #[derive(Debug)]
-        struct BatchNormTrain;
+        struct BatchNormActTrain;
 
-        impl<B: Backend + FlexKernels> Backward<B, 3> for BatchNormTrain {
-            type State = ([FloatTensor<B>; 4], f64);
+        impl<B: Backend + FlexKernels> Backward<B, 3> for BatchNormActTrain {
+            type State = ([FloatTensor<B>; 5], BatchNormAct);
 
             fn backward(
                 self,
@@ -115,9 +117,9 @@ impl<B: Backend + FlexKernels, C: CheckpointStrategy> FlexKernels for Autodiff<B
                 _: &mut Checkpointer,
             ) {
                 let grad = grads.consume::<B>(&ops.node);
-                let ([x, gamma, mean, variance], epsilon) = ops.state;
+                let ([x, gamma, beta, mean, variance], options) = ops.state;
                 let (dx, dgamma, dbeta) =
-                    B::batch_norm_train_fused_backward(x, gamma, mean, variance, epsilon, grad);
+                    B::batch_norm_act_train_backward(x, gamma, beta, mean, variance, grad, options);
                 for (node, grad) in ops.parents.into_iter().zip([dx, dgamma, dbeta]) {
                     if let Some(node) = node {
                         grads.register::<B>(node.id, grad);
@@ -132,16 +134,16 @@ impl<B: Backend + FlexKernels, C: CheckpointStrategy> FlexKernels for Autodiff<B
             gamma.into_primitive(),
             beta.into_primitive(),
         );
-        let prepared = BatchNormTrain
+        let prepared = BatchNormActTrain
             .prepare::<C>(nodes)
             .compute_bound()
             .stateful();
         let (y, mean, variance) =
-            B::batch_norm_train_fused(x.clone(), gamma.clone(), beta, epsilon);
+            B::batch_norm_act_train(x.clone(), gamma.clone(), beta.clone(), options);
         let y = match prepared {
             OpsKind::Tracked(prep) => {
-                let state = ([x, gamma, mean.clone(), variance.clone()], epsilon);
-                prep.finish(state, y)
+                let state = [x, gamma, beta, mean.clone(), variance.clone()];
+                prep.finish((state, options), y)
             }
             OpsKind::UnTracked(prep) => prep.finish(y),
         };

@@ -10,11 +10,11 @@ use burn::tensor::ops::ConvOptions;
 use burn::tensor::{DType, Device, Shape, TensorData};
 use rayon::prelude::*;
 
-use super::batch_norm::{self, Planes};
+use super::batch_norm::{self, BatchNormAct, Planes};
 use super::conv_kind::ConvKind;
 use super::depthwise::{self, Geometry};
 use super::window::Window;
-use super::{math, pointwise, simd};
+use super::{composed, math, pointwise, simd};
 
 /// Values per rayon task: below two of these a tensor is done on one thread.
 const CHUNK: usize = 1 << 15;
@@ -70,31 +70,32 @@ pub(crate) trait FlexKernels: Backend {
         Self::conv2d_weight_backward(x, weight, grad, options)
     }
 
-    /// Batch norm in training mode: `(y, batch mean, biased batch variance)`. Shapes: `x`
-    /// `[N, C, H, W]`, `gamma`, `beta` `[C]`; returns `[N, C, H, W]`, `[C]`, `[C]`.
-    fn batch_norm_train_fused(
+    /// Batch norm in training mode followed by its activation: `(act(y), batch mean, biased
+    /// batch variance)`. Shapes: `x` `[N, C, H, W]`, `gamma`, `beta` `[C]`; returns
+    /// `[N, C, H, W]`, `[C]`, `[C]`.
+    fn batch_norm_act_train(
         x: FloatTensor<Self>,
         gamma: FloatTensor<Self>,
         beta: FloatTensor<Self>,
-        epsilon: f64,
+        options: BatchNormAct,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
-        let out = Self::batch_norm_train(x, gamma, beta, epsilon);
-        (out.output, out.mean, out.variance)
+        composed::batch_norm_act::<Self>(x, gamma, beta, options)
     }
 
-    /// Gradients of [`batch_norm_train_fused`](FlexKernels::batch_norm_train_fused):
-    /// `(dx, dgamma, dbeta)`. Shapes: `x`, `grad` `[N, C, H, W]`; `gamma`, `mean`, `variance`
-    /// `[C]`.
-    fn batch_norm_train_fused_backward(
+    /// Gradients of [`batch_norm_act_train`](FlexKernels::batch_norm_act_train):
+    /// `(dx, dgamma, dbeta)`. Shapes: `x`, `grad` `[N, C, H, W]`; `gamma`, `beta`, `mean`,
+    /// `variance` `[C]`.
+    fn batch_norm_act_train_backward(
         x: FloatTensor<Self>,
         gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
         mean: FloatTensor<Self>,
         variance: FloatTensor<Self>,
-        epsilon: f64,
         grad: FloatTensor<Self>,
+        options: BatchNormAct,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
-        let out = Self::batch_norm_train_backward(x, gamma, mean, variance, epsilon, grad);
-        (out.x_grad, out.gamma_grad, out.beta_grad)
+        let parameters = [gamma, beta, mean, variance];
+        composed::batch_norm_act_backward::<Self>(x, parameters, grad, options)
     }
 
     /// `x * scale[c] + shift[c]` per channel: inference batch norm with its statistics folded
@@ -105,14 +106,14 @@ pub(crate) trait FlexKernels: Backend {
         scale: FloatTensor<Self>,
         shift: FloatTensor<Self>,
     ) -> FloatTensor<Self> {
-        channel_affine_composed::<Self>(x, scale, shift)
+        composed::channel_affine::<Self>(x, scale, shift)
     }
 
     /// `dL/dx` of a 1x1 convolution (stride 1, no padding, one group): `weight^T · grad` per
     /// image. Shapes: `weight` `[C_out, C_in, 1, 1]`, `grad` `[N, C_out, H, W]`; returns
     /// `[N, C_in, H, W]`.
     fn pointwise_x_grad(weight: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self> {
-        pointwise_x_grad_composed::<Self>(weight, grad)
+        composed::pointwise_x_grad::<Self>(weight, grad)
     }
 
     /// The same convolution weight stored tap-major: `[KH, KW, C_in / groups, C_out]` in
@@ -122,31 +123,6 @@ pub(crate) trait FlexKernels: Backend {
     fn tap_major(weight: FloatTensor<Self>) -> FloatTensor<Self> {
         weight
     }
-}
-
-/// [`FlexKernels::pointwise_x_grad`] composed of Burn ops (a batched matrix product).
-fn pointwise_x_grad_composed<B: Backend>(
-    weight: FloatTensor<B>,
-    grad: FloatTensor<B>,
-) -> FloatTensor<B> {
-    let [n, c_out, h, w] = grad.shape().dims();
-    let c_in = weight.shape()[1];
-    let weight_t = B::float_swap_dims(B::float_reshape(weight, Shape::new([1, c_out, c_in])), 1, 2);
-    let grad = B::float_reshape(grad, Shape::new([n, c_out, h * w]));
-    let x_grad = B::float_matmul(weight_t, grad); // [N, C_in, H * W]
-    B::float_reshape(x_grad, Shape::new([n, c_in, h, w]))
-}
-
-/// [`FlexKernels::channel_affine`] composed of Burn ops (broadcast multiply and add).
-fn channel_affine_composed<B: Backend>(
-    x: FloatTensor<B>,
-    scale: FloatTensor<B>,
-    shift: FloatTensor<B>,
-) -> FloatTensor<B> {
-    let per_channel = Shape::new([1, scale.shape()[0], 1, 1]);
-    let scale = B::float_reshape(scale, per_channel.clone());
-    let shift = B::float_reshape(shift, per_channel);
-    B::float_add(B::float_mul(x, scale), shift)
 }
 
 /// Whether `device` is flex, with or without autodiff: where [`FlexKernels`] applies.
@@ -239,7 +215,7 @@ impl FlexKernels for Flex {
 
     fn pointwise_x_grad(weight: FlexTensor, grad: FlexTensor) -> FlexTensor {
         if !all_f32(&[&weight, &grad]) {
-            return pointwise_x_grad_composed::<Self>(weight, grad);
+            return composed::pointwise_x_grad::<Self>(weight, grad);
         }
         let [n, c_out, h, w] = grad.shape().dims();
         let c_in = weight.shape()[1];
@@ -260,7 +236,7 @@ impl FlexKernels for Flex {
 
     fn channel_affine(x: FlexTensor, scale: FlexTensor, shift: FlexTensor) -> FlexTensor {
         if !all_f32(&[&x, &scale, &shift]) || x.shape().num_dims() != 4 {
-            return channel_affine_composed::<Self>(x, scale, shift);
+            return composed::channel_affine::<Self>(x, scale, shift);
         }
         let p = planes(&x.shape());
         let [x, scale, shift] = [x, scale, shift].map(contiguous);
@@ -269,51 +245,45 @@ impl FlexKernels for Flex {
         })
     }
 
-    fn batch_norm_train_fused(
+    fn batch_norm_act_train(
         x: FlexTensor,
         gamma: FlexTensor,
         beta: FlexTensor,
-        epsilon: f64,
+        options: BatchNormAct,
     ) -> (FlexTensor, FlexTensor, FlexTensor) {
         if !all_f32(&[&x, &gamma, &beta]) || x.shape().num_dims() != 4 {
-            let out = Self::batch_norm_train(x, gamma, beta, epsilon);
-            return (out.output, out.mean, out.variance);
+            return composed::batch_norm_act::<Self>(x, gamma, beta, options);
         }
         let (shape, p) = (x.shape(), planes(&x.shape()));
-        let (x, gamma, beta) = (contiguous(x), contiguous(gamma), contiguous(beta));
-        let (y, mean, variance) =
-            batch_norm::forward_train(values(&x), values(&gamma), values(&beta), epsilon, p);
+        let [x, gamma, beta] = [x, gamma, beta].map(contiguous);
+        let (gamma, beta) = (values(&gamma), values(&beta));
+        let (y, mean, variance) = batch_norm::forward_train(values(&x), gamma, beta, options, p);
         let c = [p.channels];
         (tensor(y, shape), tensor(mean, c), tensor(variance, c))
     }
 
-    fn batch_norm_train_fused_backward(
+    fn batch_norm_act_train_backward(
         x: FlexTensor,
         gamma: FlexTensor,
+        beta: FlexTensor,
         mean: FlexTensor,
         variance: FlexTensor,
-        epsilon: f64,
         grad: FlexTensor,
+        options: BatchNormAct,
     ) -> (FlexTensor, FlexTensor, FlexTensor) {
-        let all = [&x, &gamma, &mean, &variance, &grad];
+        let all = [&x, &gamma, &beta, &mean, &variance, &grad];
         if !all_f32(&all) || x.shape().num_dims() != 4 {
-            let out = Self::batch_norm_train_backward(x, gamma, mean, variance, epsilon, grad);
-            return (out.x_grad, out.gamma_grad, out.beta_grad);
+            let parameters = [gamma, beta, mean, variance];
+            return composed::batch_norm_act_backward::<Self>(x, parameters, grad, options);
         }
         let p = planes(&x.shape());
-        let [x, gamma, mean, variance, grad] = [x, gamma, mean, variance, grad].map(contiguous);
+        let [x, gamma, beta, mean, variance, grad] =
+            [x, gamma, beta, mean, variance, grad].map(contiguous);
+        let parameters = [&gamma, &beta, &mean, &variance].map(values);
         let mut sums = None;
         let dx = in_place(grad, |g| {
-            let (gamma, mean, variance) = (values(&gamma), values(&mean), values(&variance));
-            sums = Some(batch_norm::backward_train(
-                values(&x),
-                gamma,
-                mean,
-                variance,
-                epsilon,
-                g,
-                p,
-            ));
+            let x = values(&x);
+            sums = Some(batch_norm::backward_train(x, parameters, options, g, p));
         });
         let (dgamma, dbeta) = sums.expect("backward_train ran");
         let c = [p.channels];

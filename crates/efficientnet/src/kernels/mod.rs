@@ -16,9 +16,11 @@
 //!   the whole feature map as its kernel (1x1 weight gradient). A 1x1 convolution's forward
 //!   and input gradient run this crate's matrix-product kernel per image (`pointwise`); other
 //!   forwards are Burn's.
-//! * [`batch_norm`](fn@batch_norm): in training mode on flex, statistics and normalisation as
-//!   direct loops with a fused backward, where Burn's composition copies the activation into
-//!   channel-major order twice per pass and runs ~8 ops forward and ~16 backward.
+//! * [`batch_norm_activation`] (and [`batch_norm`](fn@batch_norm) without an activation): in
+//!   training mode on flex, statistics, normalisation and the activation after it as direct
+//!   loops, one task per channel, with a fused backward, where Burn's composition copies the
+//!   tensor into channel-major order twice per pass, runs ~8 ops forward and ~16 backward, and
+//!   keeps the normalised tensor for the activation's backward.
 //! * [`linear`]: Burn's, in the input's dtype (mixed precision).
 //!
 //! Besides these ops, `fast` is a whole inference path: a fused model's `forward` on flex runs
@@ -29,6 +31,8 @@
 mod autodiff;
 #[cfg(feature = "flex")]
 mod batch_norm;
+#[cfg(feature = "flex")]
+mod composed;
 #[cfg(feature = "flex")]
 mod conv_kind;
 #[cfg(feature = "flex")]
@@ -75,6 +79,7 @@ use burn::nn::conv::Conv2d;
 use burn::nn::{BatchNorm, Linear};
 use burn::tensor::Tensor;
 
+use crate::config::Activation;
 #[cfg(feature = "flex")]
 use flex::runs_on_flex;
 
@@ -116,29 +121,48 @@ pub fn conv2d(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
 
 /// `bn.forward(x)`: batch normalisation of `x` with `bn`'s parameters, on batch statistics
 /// (updating `bn`'s running averages) in training mode, on the running averages otherwise.
-///
-/// On flex with autodiff and `bn` in training mode this runs the crate's fused flex kernel and
-/// updates the running averages as Burn's `BatchNorm` does (`running = (1 - momentum) *
-/// running + momentum * batch`, with the biased batch variance, as Burn). Without autodiff on
-/// flex, the running statistics are folded into one multiply-add per value.
+/// [`batch_norm_activation`] without an activation.
 ///
 /// # Shapes
 ///
 /// * `x`: `[N, C, H, W]`, returned unchanged.
 pub fn batch_norm(bn: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
-    precision::in_batch_norm_dtype(bn, x, |x| {
+    batch_norm_activation(bn, None, x)
+}
+
+/// `act(bn.forward(x))`: batch normalisation as [`batch_norm`], then the activation (none for
+/// `None`).
+///
+/// On flex with autodiff and `bn` in training mode this runs the crate's fused flex kernel
+/// (normalisation and activation in one pass per channel, the normalised values recomputed in
+/// backward rather than kept) and updates the running averages as Burn's `BatchNorm` does
+/// (`running = (1 - momentum) * running + momentum * batch`, with the biased batch variance,
+/// as Burn). Without autodiff on flex, the running statistics are folded into one
+/// multiply-add per value. Elsewhere: Burn's `BatchNorm`, then the activation.
+///
+/// # Shapes
+///
+/// * `x`: `[N, C, H, W]`, returned unchanged.
+pub fn batch_norm_activation(bn: &BatchNorm, act: Option<Activation>, x: Tensor<4>) -> Tensor<4> {
+    let mut pending = act;
+    let y = precision::in_batch_norm_dtype(bn, x, |x| {
         #[cfg(feature = "flex")]
         if runs_on_flex(&x) {
             let autodiff = x.device().is_autodiff();
             if autodiff && bn.training.is_enabled() {
-                return on_flex::batch_norm_train(bn, x);
+                pending = None;
+                return on_flex::batch_norm_act_train(bn, act, x);
             }
             if !autodiff {
                 return on_flex::batch_norm_inference(bn, x);
             }
         }
         bn.forward(x)
-    })
+    });
+    match pending {
+        Some(act) => act.forward(y),
+        None => y,
+    }
 }
 
 /// `weight * scale[o]` for each output channel `o` of a convolution weight (BatchNorm

@@ -7,9 +7,11 @@ use burn::nn::BatchNorm;
 use burn::nn::conv::Conv2d;
 use burn::tensor::Tensor;
 
+use super::batch_norm::BatchNormAct;
 use super::flex::FlexKernels;
 use super::padding::conv_options;
 use super::running_stats;
+use crate::config::Activation;
 
 /// [`FlexKernels::silu`]. Shapes: `x` any, returned unchanged.
 pub(crate) fn silu<const D: usize>(x: Tensor<D>) -> Tensor<D> {
@@ -30,19 +32,26 @@ pub(crate) fn tap_major(weight: Tensor<4>) -> Tensor<4> {
     Tensor::from_dispatch(<Dispatch as FlexKernels>::tap_major(weight.into_dispatch()))
 }
 
-/// Training-mode batch norm through [`FlexKernels::batch_norm_train_fused`], updating `bn`'s
-/// running averages with the batch statistics as Burn's `BatchNorm` does. Shapes: `x`
+/// Training-mode batch norm and `act` through [`FlexKernels::batch_norm_act_train`], updating
+/// `bn`'s running averages with the batch statistics as Burn's `BatchNorm` does. Shapes: `x`
 /// `[N, C, H, W]`, returned unchanged.
-pub(crate) fn batch_norm_train(bn: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
+pub(crate) fn batch_norm_act_train(
+    bn: &BatchNorm,
+    act: Option<Activation>,
+    x: Tensor<4>,
+) -> Tensor<4> {
     let (gamma, beta) = (
         bn.gamma.val().into_dispatch(),
         bn.beta.val().into_dispatch(),
     );
-    let (y, mean, variance) = <Dispatch as FlexKernels>::batch_norm_train_fused(
+    let (y, mean, variance) = <Dispatch as FlexKernels>::batch_norm_act_train(
         x.into_dispatch(),
         gamma,
         beta,
-        bn.epsilon,
+        BatchNormAct {
+            epsilon: bn.epsilon,
+            act,
+        },
     );
     let (mean, variance) = (
         Tensor::<1>::from_dispatch(mean),
