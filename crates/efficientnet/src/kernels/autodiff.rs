@@ -7,7 +7,6 @@ use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind, binary, unary};
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, AutodiffBackend, Backend, TensorMetadata};
-use burn::tensor::Shape;
 use burn::tensor::ops::ConvOptions;
 
 use super::batch_norm::BatchNormAct;
@@ -75,7 +74,7 @@ impl<B: Backend + FlexKernels, C: CheckpointStrategy> FlexKernels for Autodiff<B
                         ConvKind::General => B::conv2d_x_backward(x, weight, grad, options),
                     },
                     |grad| match kind {
-                        ConvKind::Pointwise => pointwise_weight_grad::<B>(x2, grad),
+                        ConvKind::Pointwise => B::pointwise_weight_grad(x2, grad),
                         ConvKind::Depthwise => {
                             B::depthwise_weight_grad(x2, weight2, grad, options2)
                         }
@@ -150,16 +149,4 @@ impl<B: Backend + FlexKernels, C: CheckpointStrategy> FlexKernels for Autodiff<B
         // The statistics are outputs without a gradient (running averages only read them).
         (y, Self::from_inner(mean), Self::from_inner(variance))
     }
-}
-
-/// `dL/dweight` of a 1x1 convolution: `sum_n grad_n @ x_n^T`. Shapes: `x` `[N, C_in, H, W]`,
-/// `grad` `[N, C_out, H, W]`; returns `[C_out, C_in, 1, 1]`.
-fn pointwise_weight_grad<B: Backend>(x: FloatTensor<B>, grad: FloatTensor<B>) -> FloatTensor<B> {
-    let [n, c_in, h, w] = x.shape().dims();
-    let c_out = grad.shape()[1];
-    let x_t = B::float_swap_dims(B::float_reshape(x, Shape::new([n, c_in, h * w])), 1, 2);
-    let grad = B::float_reshape(grad, Shape::new([n, c_out, h * w]));
-    let per_image = B::float_matmul(grad, x_t); // [N, C_out, C_in]
-    let summed = B::float_sum_dim(per_image, 0); // [1, C_out, C_in]
-    B::float_reshape(summed, Shape::new([c_out, c_in, 1, 1]))
 }

@@ -96,3 +96,19 @@ pub(super) fn batch_norm_act_backward<B: Backend + FlexKernels>(
     let out = B::batch_norm_train_backward(x, gamma, mean, variance, epsilon, grad);
     (out.x_grad, out.gamma_grad, out.beta_grad)
 }
+
+/// [`FlexKernels::pointwise_weight_grad`] composed of Burn ops (a batched matrix product summed
+/// over images). Shapes: `x` `[N, C_in, H, W]`,
+/// `grad` `[N, C_out, H, W]`; returns `[C_out, C_in, 1, 1]`.
+pub(super) fn pointwise_weight_grad<B: Backend>(
+    x: FloatTensor<B>,
+    grad: FloatTensor<B>,
+) -> FloatTensor<B> {
+    let [n, c_in, h, w] = x.shape().dims();
+    let c_out = grad.shape()[1];
+    let x_t = B::float_swap_dims(B::float_reshape(x, Shape::new([n, c_in, h * w])), 1, 2);
+    let grad = B::float_reshape(grad, Shape::new([n, c_out, h * w]));
+    let per_image = B::float_matmul(grad, x_t); // [N, C_out, C_in]
+    let summed = B::float_sum_dim(per_image, 0); // [1, C_out, C_in]
+    B::float_reshape(summed, Shape::new([c_out, c_in, 1, 1]))
+}

@@ -116,6 +116,13 @@ pub(crate) trait FlexKernels: Backend {
         composed::pointwise_x_grad::<Self>(weight, grad)
     }
 
+    /// `dL/dweight` of a 1x1 convolution (stride 1, no padding, one group): `sum_n grad_n ·
+    /// x_n^T`. Shapes: `x` `[N, C_in, H, W]`, `grad` `[N, C_out, H, W]`; returns
+    /// `[C_out, C_in, 1, 1]`.
+    fn pointwise_weight_grad(x: FloatTensor<Self>, grad: FloatTensor<Self>) -> FloatTensor<Self> {
+        composed::pointwise_weight_grad::<Self>(x, grad)
+    }
+
     /// The same convolution weight stored tap-major: `[KH, KW, C_in / groups, C_out]` in
     /// memory, a permuted view with the logical shape unchanged (what the fast inference path
     /// reads in place). The default returns `weight` as it is. Shapes: `weight` `[C_out,
@@ -224,6 +231,27 @@ impl FlexKernels for Flex {
         let grad = contiguous(grad);
         let dx = pointwise::per_image(values(&weight_t), values(&grad), [n, c_in, c_out, h * w]);
         tensor(dx, [n, c_in, h, w])
+    }
+
+    fn pointwise_weight_grad(x: FlexTensor, grad: FlexTensor) -> FlexTensor {
+        if !all_f32(&[&x, &grad]) {
+            return composed::pointwise_weight_grad::<Self>(x, grad);
+        }
+        let [n, c_in, h, w] = x.shape().dims();
+        let c_out = grad.shape()[1];
+        let channels_last = |t: FlexTensor| contiguous(t.permute(&[0, 2, 3, 1]));
+        // The narrower side is the one transposed (`[N, C, H, W]` -> `[N, H * W, C]`).
+        if c_in <= c_out {
+            let (grad, x_t) = (contiguous(grad), channels_last(x));
+            let dims = [n, c_out, h * w, c_in];
+            let dw = pointwise::sum_over_images(values(&grad), values(&x_t), dims);
+            tensor(dw, [c_out, c_in, 1, 1])
+        } else {
+            let (x, grad_t) = (contiguous(x), channels_last(grad));
+            let dims = [n, c_in, h * w, c_out];
+            let dw_t = pointwise::sum_over_images(values(&x), values(&grad_t), dims);
+            contiguous(tensor(dw_t, [c_in, c_out, 1, 1]).permute(&[1, 0, 2, 3]))
+        }
     }
 
     fn tap_major(weight: FlexTensor) -> FlexTensor {

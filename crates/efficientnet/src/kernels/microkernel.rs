@@ -32,7 +32,37 @@ pub(super) fn matmul(a: &[f32], w: &[f32], k: usize, dst: &mut [f32]) {
         return;
     }
     debug_assert_eq!(a.len() / k, dst.len() / n);
-    simd::dispatch_simd(Matmul { a, w, k, n, dst });
+    let add = false;
+    simd::dispatch_simd(Matmul {
+        a,
+        w,
+        k,
+        n,
+        dst,
+        add,
+    });
+}
+
+/// `dst[r, j] += sum_k a[r, k] * w[k, j]`: [`matmul`] added to what `dst` holds.
+///
+/// # Shapes
+///
+/// As [`matmul`].
+pub(super) fn matmul_add(a: &[f32], w: &[f32], k: usize, dst: &mut [f32]) {
+    let n = w.len() / k.max(1);
+    if k == 0 || n == 0 {
+        return;
+    }
+    debug_assert_eq!(a.len() / k, dst.len() / n);
+    let add = true;
+    simd::dispatch_simd(Matmul {
+        a,
+        w,
+        k,
+        n,
+        dst,
+        add,
+    });
 }
 
 struct Matmul<'a> {
@@ -41,6 +71,8 @@ struct Matmul<'a> {
     k: usize,
     n: usize,
     dst: &'a mut [f32],
+    /// Whether the product is added to `dst` (else it overwrites it).
+    add: bool,
 }
 
 impl WithSimd for Matmul<'_> {
@@ -48,7 +80,14 @@ impl WithSimd for Matmul<'_> {
 
     #[inline(always)]
     fn with_simd<S: Simd>(self, s: S) {
-        let Matmul { a, w, k, n, dst } = self;
+        let Matmul {
+            a,
+            w,
+            k,
+            n,
+            dst,
+            add,
+        } = self;
         let lanes = S::F32_LANES;
         let rows = a.len() / k;
         let mut j = 0;
@@ -56,16 +95,16 @@ impl WithSimd for Matmul<'_> {
         // left (one vector and a partial one, one vector, or a partial one), so that narrow
         // outputs (24 or 40 channels) still take one pass over `a`.
         while j + 2 * lanes <= n {
-            panel::<S, 2, true>(s, a, w, k, n, j, 2 * lanes, dst, rows);
+            panel::<S, 2, true>(s, a, w, k, n, j, 2 * lanes, dst, rows, add);
             j += 2 * lanes;
         }
         let rest = n - j;
         if rest > lanes {
-            panel::<S, 2, false>(s, a, w, k, n, j, rest, dst, rows);
+            panel::<S, 2, false>(s, a, w, k, n, j, rest, dst, rows, add);
         } else if rest == lanes {
-            panel::<S, 1, true>(s, a, w, k, n, j, rest, dst, rows);
+            panel::<S, 1, true>(s, a, w, k, n, j, rest, dst, rows, add);
         } else if rest > 0 {
-            panel::<S, 1, false>(s, a, w, k, n, j, rest, dst, rows);
+            panel::<S, 1, false>(s, a, w, k, n, j, rest, dst, rows, add);
         }
     }
 }
@@ -84,8 +123,15 @@ fn panel<S: Simd, const V: usize, const FULL: bool>(
     width: usize,
     dst: &mut [f32],
     rows: usize,
+    add: bool,
 ) {
-    let cols = Cols { j, width, n, k };
+    let cols = Cols {
+        j,
+        width,
+        n,
+        k,
+        add,
+    };
     let mut r = 0;
     while r + ROWS <= rows {
         block::<S, V, ROWS, FULL>(s, a, w, cols, r, dst);
@@ -101,13 +147,15 @@ fn panel<S: Simd, const V: usize, const FULL: bool>(
     }
 }
 
-/// Where a panel's columns are: `j..j + width` of `n`, over an inner dimension `k`.
+/// Where a panel's columns are: `j..j + width` of `n`, over an inner dimension `k`; whether
+/// the products are added to `dst`.
 #[derive(Clone, Copy)]
 struct Cols {
     j: usize,
     width: usize,
     n: usize,
     k: usize,
+    add: bool,
 }
 
 /// Rows `r..r + M`, columns `cols`: `M x V` vector accumulators in registers over all of `k`.
@@ -123,9 +171,28 @@ fn block<S: Simd, const V: usize, const M: usize, const FULL: bool>(
     r: usize,
     dst: &mut [f32],
 ) {
-    let Cols { j, width, n, k } = cols;
+    let Cols {
+        j,
+        width,
+        n,
+        k,
+        add,
+    } = cols;
     let lanes = S::F32_LANES;
     let mut acc = [[s.splat_f32s(0.0); V]; M];
+    if add {
+        for (m, acc) in acc.iter_mut().enumerate() {
+            let out = &dst[(r + m) * n + j..][..width];
+            if FULL {
+                let (vectors, _) = S::as_simd_f32s(out);
+                acc.copy_from_slice(&vectors[..V]);
+            } else {
+                for (v, acc) in acc.iter_mut().enumerate() {
+                    *acc = s.partial_load_f32s(&out[(v * lanes).min(width)..]);
+                }
+            }
+        }
+    }
     let mut a_rows = [&a[..0]; M];
     for (m, row) in a_rows.iter_mut().enumerate() {
         *row = &a[(r + m) * k..][..k];
@@ -210,6 +277,7 @@ mod tests {
                     k,
                     n,
                     dst: &mut dst,
+                    add: false,
                 });
                 runs.push((name, dst));
             };
@@ -241,5 +309,27 @@ mod tests {
         let mut dst = vec![1.0; 6];
         matmul(&[], &[], 0, &mut dst);
         assert_eq!(dst, [0.0; 6]);
+        // Added, an empty product leaves `dst` as it was.
+        let mut dst = vec![1.0; 6];
+        matmul_add(&[], &[], 0, &mut dst);
+        assert_eq!(dst, [1.0; 6]);
+    }
+
+    #[test]
+    fn matmul_add_adds_the_product_to_what_dst_holds() {
+        for (rows, k, n) in [(1, 1, 1), (7, 24, 40), (13, 16, 1152), (50, 17, 33)] {
+            let (a, w) = (values(rows * k, 3), values(k * n, 5));
+            let before = values(rows * n, 9);
+            let mut dst = before.clone();
+            matmul_add(&a, &w, k, &mut dst);
+            let product = reference(&a, &w, k);
+            for (i, ((got, b), p)) in dst.iter().zip(&before).zip(&product).enumerate() {
+                let tol = 1e-5 * (k as f32).sqrt();
+                assert!(
+                    (got - (b + p)).abs() <= tol,
+                    "[{rows}x{k}x{n}] at {i}: {got}"
+                );
+            }
+        }
     }
 }
