@@ -167,6 +167,11 @@ fn time<S>(
 }
 
 impl BenchArgs {
+    /// Whether this times training steps (`--mode train`).
+    pub fn trains(&self) -> bool {
+        self.mode == Mode::Train
+    }
+
     /// The input side in pixels, once the flags are known to fit together.
     fn resolution(&self) -> Result<usize> {
         if self.batch_size == 0 || self.iters == 0 {

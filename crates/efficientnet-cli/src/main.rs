@@ -1,5 +1,6 @@
 //! The `efficientnet` command line.
 
+mod allocator;
 mod backends;
 mod bench;
 mod convert;
@@ -73,6 +74,18 @@ enum Command {
     Worker(worker::WorkerArgs),
 }
 
+impl Command {
+    /// Whether the command runs training steps (`train`, `bench --mode train`, a `worker`
+    /// serving a trainer): those keep freed memory in the allocator between steps.
+    fn trains(&self) -> bool {
+        match self {
+            Command::Train(_) | Command::Worker(_) => true,
+            Command::Bench(args) => args.trains(),
+            _ => false,
+        }
+    }
+}
+
 /// Runs the subcommand on the device `--device` names, or the preferred compiled-in one.
 fn run(cli: Cli) -> Result<(), CliError> {
     // Every subcommand checks `--device` up front, so a backend that is not compiled in fails
@@ -95,14 +108,12 @@ fn run(cli: Cli) -> Result<(), CliError> {
     }
 }
 
-/// mimalloc keeps freed pages for reuse: with the system allocator every activation buffer of a
-/// forward or backward pass (megabytes each) was a fresh `mmap`, and page faults plus zeroing
-/// took ~25% of a B0 forward on flex (perf, `cargo bench --bench blocks`).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
+    let cli = Cli::parse();
+    if cli.command.trains() {
+        allocator::keep_freed_pages();
+    }
+    match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error}");
