@@ -95,6 +95,42 @@ impl<B: Backend + FlexKernels, C: CheckpointStrategy> FlexKernels for Autodiff<B
         }
     }
 
+    fn channel_scale(x: FloatTensor<Self>, gate: FloatTensor<Self>) -> FloatTensor<Self> {
+        /// Backward of the gate; its state is the forward's inputs.
+        #[derive(Debug)]
+        struct ChannelScale;
+
+        impl<B: Backend + FlexKernels> Backward<B, 2> for ChannelScale {
+            type State = (FloatTensor<B>, FloatTensor<B>);
+
+            fn backward(
+                self,
+                ops: Ops<Self::State, 2>,
+                grads: &mut Gradients,
+                _: &mut Checkpointer,
+            ) {
+                let grad = grads.consume::<B>(&ops.node);
+                let (x, gate) = ops.state;
+                let (dx, dgate) = B::channel_scale_backward(x, gate, grad);
+                for (node, grad) in ops.parents.into_iter().zip([dx, dgate]) {
+                    if let Some(node) = node {
+                        grads.register::<B>(node.id, grad);
+                    }
+                }
+            }
+        }
+
+        let nodes = [x.node(), gate.node()];
+        let (x, gate) = (x.into_primitive(), gate.into_primitive());
+        match ChannelScale.prepare::<C>(nodes).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let y = B::channel_scale(x.clone(), gate.clone());
+                prep.finish((x, gate), y)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(B::channel_scale(x, gate)),
+        }
+    }
+
     fn batch_norm_act_train(
         x: FloatTensor<Self>,
         gamma: FloatTensor<Self>,

@@ -112,3 +112,14 @@ pub(super) fn pointwise_weight_grad<B: Backend>(
     let summed = B::float_sum_dim(per_image, 0); // [1, C_out, C_in]
     B::float_reshape(summed, Shape::new([c_out, c_in, 1, 1]))
 }
+
+/// [`FlexKernels::channel_scale_backward`] composed of Burn ops. Shapes as there.
+pub(super) fn channel_scale_backward<B: Backend>(
+    x: FloatTensor<B>,
+    gate: FloatTensor<B>,
+    grad: FloatTensor<B>,
+) -> (FloatTensor<B>, FloatTensor<B>) {
+    let dx = B::float_mul(grad.clone(), gate);
+    let per_plane = B::float_sum_dim(B::float_sum_dim(B::float_mul(grad, x), 3), 2);
+    (dx, per_plane)
+}

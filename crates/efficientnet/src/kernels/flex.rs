@@ -3,7 +3,7 @@
 use burn::backend::flex::FlexTensor;
 use burn::backend::flex::ops::binary::binary_op;
 use burn::backend::flex::ops::unary::unary_op;
-use burn::backend::ops::ModuleOps;
+use burn::backend::ops::{FloatTensorOps, ModuleOps};
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, Flex, TensorMetadata, backend_extension};
 use burn::tensor::ops::ConvOptions;
@@ -14,7 +14,7 @@ use super::batch_norm::{self, BatchNormAct, Planes};
 use super::conv_kind::ConvKind;
 use super::depthwise::{self, Geometry};
 use super::window::Window;
-use super::{composed, math, pointwise, simd};
+use super::{composed, gate, math, pointwise, simd};
 
 /// Values per rayon task: below two of these a tensor is done on one thread.
 const CHUNK: usize = 1 << 15;
@@ -109,6 +109,23 @@ pub(crate) trait FlexKernels: Backend {
         composed::channel_affine::<Self>(x, scale, shift)
     }
 
+    /// `x * gate[n, c]` over every plane: a squeeze-excitation gate applied. Shapes: `x`
+    /// `[N, C, H, W]`, `gate` `[N, C, 1, 1]`; returns `[N, C, H, W]`.
+    fn channel_scale(x: FloatTensor<Self>, gate: FloatTensor<Self>) -> FloatTensor<Self> {
+        Self::float_mul(x, gate)
+    }
+
+    /// Gradients of [`channel_scale`](FlexKernels::channel_scale): `(grad * gate, sum over
+    /// each plane of grad * x)`. Shapes: `x`, `grad` `[N, C, H, W]`, `gate` `[N, C, 1, 1]`;
+    /// returns `[N, C, H, W]`, `[N, C, 1, 1]`.
+    fn channel_scale_backward(
+        x: FloatTensor<Self>,
+        gate: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+        composed::channel_scale_backward::<Self>(x, gate, grad)
+    }
+
     /// `dL/dx` of a 1x1 convolution (stride 1, no padding, one group): `weight^T · grad` per
     /// image. Shapes: `weight` `[C_out, C_in, 1, 1]`, `grad` `[N, C_out, H, W]`; returns
     /// `[N, C_in, H, W]`.
@@ -193,6 +210,11 @@ fn in_place(mut x: FlexTensor, f: impl FnOnce(&mut [f32])) -> FlexTensor {
     tensor(out, x.shape())
 }
 
+/// Whether `gate` is `[N, C, 1, 1]` for an `[N, C, H, W]` `x`: one value per plane.
+fn gates_planes(x: &Shape, gate: &Shape) -> bool {
+    x.num_dims() == 4 && gate.num_dims() == 4 && gate.dims::<4>() == [x[0], x[1], 1, 1]
+}
+
 /// The planes of an `[N, C, H, W]` shape.
 fn planes(x: &Shape) -> Planes {
     Planes {
@@ -231,6 +253,34 @@ impl FlexKernels for Flex {
         let grad = contiguous(grad);
         let dx = pointwise::per_image(values(&weight_t), values(&grad), [n, c_in, c_out, h * w]);
         tensor(dx, [n, c_in, h, w])
+    }
+
+    fn channel_scale(x: FlexTensor, gate: FlexTensor) -> FlexTensor {
+        if !all_f32(&[&x, &gate]) || !gates_planes(&x.shape(), &gate.shape()) {
+            return Self::float_mul(x, gate);
+        }
+        let (shape, p) = (x.shape(), planes(&x.shape()));
+        let (x, gate) = (contiguous(x), contiguous(gate));
+        let out = gate::forward(values(&x), values(&gate), p);
+        tensor(out, shape)
+    }
+
+    fn channel_scale_backward(
+        x: FlexTensor,
+        gate: FlexTensor,
+        grad: FlexTensor,
+    ) -> (FlexTensor, FlexTensor) {
+        let same = x.shape() == grad.shape();
+        if !all_f32(&[&x, &gate, &grad]) || !same || !gates_planes(&x.shape(), &gate.shape()) {
+            return composed::channel_scale_backward::<Self>(x, gate, grad);
+        }
+        let (gate_shape, p) = (gate.shape(), planes(&x.shape()));
+        let [x, gate, grad] = [x, gate, grad].map(contiguous);
+        let mut sums = Vec::new();
+        let dx = in_place(grad, |g| {
+            sums = gate::backward(values(&x), values(&gate), g, p);
+        });
+        (dx, tensor(sums, gate_shape))
     }
 
     fn pointwise_weight_grad(x: FlexTensor, grad: FlexTensor) -> FlexTensor {

@@ -42,6 +42,8 @@ mod fast;
 #[cfg(feature = "flex")]
 mod flex;
 #[cfg(feature = "flex")]
+mod gate;
+#[cfg(feature = "flex")]
 mod math;
 #[cfg(feature = "flex")]
 mod microkernel;
@@ -117,6 +119,25 @@ pub fn conv2d(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
         return on_flex::conv2d_no_bias(conv, x);
     }
     conv.forward(x)
+}
+
+/// `x * gate`, a squeeze-excitation gate (one value per plane) applied.
+///
+/// On flex (with or without autodiff) this runs the crate's flex kernel, whose backward reads
+/// `grad` and `x` once for both gradients, where Burn's broadcast multiply runs two full-size
+/// products and a reduction.
+///
+/// # Shapes
+///
+/// * `x`: `[N, C, H, W]`
+/// * `gate`: `[N, C, 1, 1]`
+/// * returns `[N, C, H, W]`
+pub fn channel_scale(x: Tensor<4>, gate: Tensor<4>) -> Tensor<4> {
+    #[cfg(feature = "flex")]
+    if runs_on_flex(&x) && runs_on_flex(&gate) {
+        return on_flex::channel_scale(x, gate);
+    }
+    x * gate
 }
 
 /// `bn.forward(x)`: batch normalisation of `x` with `bn`'s parameters, on batch statistics

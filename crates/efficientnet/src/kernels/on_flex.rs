@@ -27,6 +27,13 @@ pub(crate) fn conv2d_no_bias(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     Tensor::from_dispatch(y)
 }
 
+/// [`FlexKernels::channel_scale`]. Shapes: `x` `[N, C, H, W]`, `gate` `[N, C, 1, 1]`; returns
+/// `[N, C, H, W]`.
+pub(crate) fn channel_scale(x: Tensor<4>, gate: Tensor<4>) -> Tensor<4> {
+    let y = <Dispatch as FlexKernels>::channel_scale(x.into_dispatch(), gate.into_dispatch());
+    Tensor::from_dispatch(y)
+}
+
 /// [`FlexKernels::tap_major`]: `weight` (`[C_out, C_in / groups, KH, KW]`) stored tap-major.
 pub(crate) fn tap_major(weight: Tensor<4>) -> Tensor<4> {
     Tensor::from_dispatch(<Dispatch as FlexKernels>::tap_major(weight.into_dispatch()))

@@ -220,6 +220,32 @@ fn batch_norm_training_matches_burn_outputs_gradients_and_running_statistics() {
 }
 
 #[test]
+fn channel_scale_matches_burn_forward_and_gradients() {
+    let device = device().autodiff();
+    // 9x7 planes (lane sums with tails), gates of both signs.
+    let x =
+        Tensor::<4>::random([3, 5, 9, 7], Distribution::Normal(0.5, 2.0), &device).require_grad();
+    let gate =
+        Tensor::<4>::random([3, 5, 1, 1], Distribution::Uniform(-1.0, 1.0), &device).require_grad();
+    let upstream = Tensor::<4>::random(x.shape(), Distribution::Default, &device);
+    let ours = kernels::channel_scale(x.clone(), gate.clone());
+    let stock = x.clone() * gate.clone();
+    assert_close(ours.clone(), stock.clone(), Tolerance::absolute(1e-6));
+    let ours = (ours * upstream.clone()).sum().backward();
+    let stock = (stock * upstream).sum().backward();
+    for (a, b) in [
+        (x.grad(&ours), x.grad(&stock)),
+        (gate.grad(&ours), gate.grad(&stock)),
+    ] {
+        assert_close(
+            a.expect("ours"),
+            b.expect("stock"),
+            Tolerance::absolute(1e-4),
+        );
+    }
+}
+
+#[test]
 fn batch_norm_inference_matches_burn() {
     let device = device();
     let bn = batch_norm(16, &device);
