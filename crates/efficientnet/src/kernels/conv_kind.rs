@@ -3,13 +3,13 @@
 use burn::tensor::Shape;
 use burn::tensor::ops::ConvOptions;
 
-/// Which kernels a convolution gets: the forward of a 1x1 one (on flex) and the backward of
-/// 1x1 and depthwise ones.
+/// Which kernels a convolution gets on flex: forward and backward of 1x1 and depthwise ones.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum ConvKind {
     /// 1x1, stride 1, no padding, one group: forward and gradients are matrix products.
     Pointwise,
-    /// One group per channel, `C_out == C_in`, no dilation: `depthwise_*_grad`.
+    /// One group per channel, `C_out == C_in`, no dilation: `depthwise::forward` and
+    /// `depthwise_*_grad`.
     Depthwise,
     /// Anything else: Burn's `conv2d_x_backward` / `conv2d_weight_backward`.
     General,

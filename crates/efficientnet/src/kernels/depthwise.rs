@@ -1,5 +1,5 @@
-//! Gradients of a depthwise convolution (`groups == C_in == C_out`, weight `[C, 1, KH, KW]`) in
-//! `f32`, as direct loops over NCHW planes, on rayon's pool (one task per plane or channel), each
+//! A depthwise convolution (`groups == C_in == C_out`, weight `[C, 1, KH, KW]`) and its
+//! gradients in `f32`, as direct loops over NCHW planes, on rayon's pool (one task per plane or channel), each
 //! task in [`simd::dispatch`] (the CPU's widest vector width). Each tap's work on a plane is one
 //! contiguous run of the plane laid out at a common row pitch ([`Pitched`]), so that small
 //! planes (4x4 to 16x16 in B0 at 128 px) vectorise too and strided taps need no gathers.
@@ -23,6 +23,51 @@ pub(crate) struct Geometry {
     pub channels: usize,
     /// Input and output sizes, kernel, stride, leading padding.
     pub window: Window,
+}
+
+/// The convolution itself, `[N, C, OH, OW]`, of `x` (`[N, C, H, W]`) by `weight`
+/// (`[C, 1, KH, KW]`), without bias.
+///
+/// Per plane, the padded input is split into [`Pitched`] phases once; every tap then adds
+/// `tap * run` into the pitched output as one long run, and the rows are copied out.
+pub(crate) fn forward(x: &[f32], weight: &[f32], g: Geometry) -> Vec<f32> {
+    let [h, w] = g.window.input;
+    let [oh, ow] = g.window.output;
+    let [kh, kw] = g.window.kernel;
+    let pitched = Pitched::new(g.window);
+    let mut out = vec![0.0f32; g.batch * g.channels * oh * ow];
+    if oh * ow == 0 {
+        return out;
+    }
+    out.par_chunks_mut(oh * ow).enumerate().for_each_init(
+        Scratch::default,
+        |scratch, (plane, y)| {
+            simd::dispatch(
+                #[inline(always)]
+                || {
+                    let channel = plane % g.channels;
+                    let taps = &weight[channel * kh * kw..][..kh * kw];
+                    pitched.split(&x[plane * h * w..][..h * w], &mut scratch.phases);
+                    let acc = &mut scratch.rows;
+                    acc.clear();
+                    acc.resize((oh - 1) * pitched.pitch + ow, 0.0);
+                    for ky in 0..kh {
+                        for kx in 0..kw {
+                            let tap = taps[ky * kw + kx];
+                            let run = &scratch.phases[pitched.tap(ky, kx)..][..acc.len()];
+                            for (a, &v) in acc.iter_mut().zip(run) {
+                                *a += v * tap;
+                            }
+                        }
+                    }
+                    for (row, src) in y.chunks_exact_mut(ow).zip(acc.chunks(pitched.pitch)) {
+                        row.copy_from_slice(&src[..ow]);
+                    }
+                },
+            );
+        },
+    );
+    out
 }
 
 /// `dL/dx`, `[N, C, H, W]`, from `grad` (`[N, C, OH, OW]`) and `weight` (`[C, 1, KH, KW]`).
@@ -186,19 +231,38 @@ impl Pitched {
     fn split(&self, plane: &[f32], phases: &mut Vec<f32>) {
         phases.clear();
         phases.resize(self.len(), 0.0);
-        self.each_input(|index, at| phases[at] = plane[index]);
+        self.each_run(|y, first, start, count| {
+            let row = &plane[y * self.window.input[1]..][first..];
+            let dst = &mut phases[start..][..count];
+            if self.window.stride[1] == 1 {
+                dst.copy_from_slice(&row[..count]);
+            } else {
+                let src = row.iter().step_by(self.window.stride[1]);
+                dst.iter_mut().zip(src).for_each(|(d, &v)| *d = v);
+            }
+        });
     }
 
     /// `plane` (`[H, W]`) read back from `phases`.
     #[inline(always)]
     fn read_into(&self, phases: &[f32], plane: &mut [f32]) {
         plane.fill(0.0);
-        self.each_input(|index, at| plane[index] = phases[at]);
+        self.each_run(|y, first, start, count| {
+            let row = &mut plane[y * self.window.input[1]..][first..];
+            let src = &phases[start..][..count];
+            if self.window.stride[1] == 1 {
+                row[..count].copy_from_slice(src);
+            } else {
+                let dst = row.iter_mut().step_by(self.window.stride[1]);
+                dst.zip(src).for_each(|(d, &v)| *d = v);
+            }
+        });
     }
 
-    /// `f(index in the plane, index in the phases)` for every input position the phases hold.
+    /// `f(y, first, start, count)` for every run of input row `y` the phases hold: columns
+    /// `first, first + sx, ...` (`count` of them) are phase values `start..start + count`.
     #[inline(always)]
-    fn each_input(&self, mut f: impl FnMut(usize, usize)) {
+    fn each_run(&self, mut f: impl FnMut(usize, usize, usize, usize)) {
         let [h, w] = self.window.input;
         let [py, px] = self.window.padding;
         let sx = self.window.stride[1];
@@ -211,14 +275,13 @@ impl Pitched {
                 };
                 let count = w.saturating_sub(first).div_ceil(sx);
                 let count = count.min(self.pitch - (first + px) / sx);
-                for i in 0..count {
-                    f(y * w + first + i * sx, start + i);
-                }
+                f(y, first, start, count);
             }
         }
     }
 }
 
+/// `sum(a * b)` in 8 lanes.
 #[inline(always)]
 fn dot(a: &[f32], b: &[f32]) -> f32 {
     let mut lanes = [0.0f32; 8];
@@ -242,17 +305,25 @@ pub(super) mod tests {
     use super::*;
 
     /// Direct definition of the depthwise convolution's gradients, element by element.
-    fn reference(x: &[f32], weight: &[f32], grad: &[f32], g: Geometry) -> (Vec<f32>, Vec<f32>) {
+    /// `(dx, dweight, y)` by the definition.
+    fn reference(
+        x: &[f32],
+        weight: &[f32],
+        grad: &[f32],
+        g: Geometry,
+    ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
         let [h, w] = g.window.input;
         let [oh, ow] = g.window.output;
         let [kh, kw] = g.window.kernel;
         let mut gx = vec![0.0; x.len()];
         let mut gw = vec![0.0; weight.len()];
+        let mut y = vec![0.0; grad.len()];
         for n in 0..g.batch {
             for c in 0..g.channels {
                 for oy in 0..oh {
                     for ox in 0..ow {
-                        let gy = grad[((n * g.channels + c) * oh + oy) * ow + ox];
+                        let out = ((n * g.channels + c) * oh + oy) * ow + ox;
+                        let gy = grad[out];
                         for ky in 0..kh {
                             for kx in 0..kw {
                                 let iy = (oy * g.window.stride[0] + ky) as isize
@@ -265,13 +336,14 @@ pub(super) mod tests {
                                 let xi = ((n * g.channels + c) * h + iy as usize) * w + ix as usize;
                                 gx[xi] += gy * weight[(c * kh + ky) * kw + kx];
                                 gw[(c * kh + ky) * kw + kx] += gy * x[xi];
+                                y[out] += x[xi] * weight[(c * kh + ky) * kw + kx];
                             }
                         }
                     }
                 }
             }
         }
-        (gx, gw)
+        (gx, gw, y)
     }
 
     /// `len` deterministic values in `[-1, 1)`, varied by `seed`.
@@ -282,7 +354,7 @@ pub(super) mod tests {
     }
 
     #[test]
-    fn gradients_match_the_definition() {
+    fn forward_and_gradients_match_the_definition() {
         // 3x3 s1 p1, 3x3 s2 with SAME-style (0, 1) padding, 5x5 s2 p2 on odd sizes, 5x5 s1 p2 on
         // a plane smaller than the kernel's reach.
         let cases = [
@@ -307,8 +379,9 @@ pub(super) mod tests {
             let x = values(2 * 3 * input[0] * input[1], 1);
             let weight = values(3 * kernel[0] * kernel[1], 2);
             let grad = values(2 * 3 * output[0] * output[1], 3);
-            let (want_x, want_w) = reference(&x, &weight, &grad, g);
+            let (want_x, want_w, want_y) = reference(&x, &weight, &grad, g);
             let close = |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(a, b)| (a - b).abs() < 1e-4);
+            assert!(close(&forward(&x, &weight, g), &want_y), "forward {g:?}");
             assert!(close(&x_grad(&grad, &weight, g), &want_x), "x grad {g:?}");
             assert!(
                 close(&weight_grad(&x, &grad, g), &want_w),

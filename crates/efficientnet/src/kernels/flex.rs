@@ -187,6 +187,17 @@ fn geometry(x: &Shape, weight: &Shape, grad: &Shape, options: &ConvOptions<2>) -
     }
 }
 
+/// The output shape of a depthwise convolution (no dilation) of `x` by `weight`; `None` where
+/// the kernel is larger than the padded input (left to Burn's checks).
+fn depthwise_output(x: &Shape, weight: &Shape, options: &ConvOptions<2>) -> Option<Shape> {
+    let side = |axis: usize| {
+        let (begin, end) = options.padding[axis];
+        let room = (x[2 + axis] + begin + end).checked_sub(weight[2 + axis])?;
+        Some(room / options.stride[axis] + 1)
+    };
+    Some(Shape::new([x[0], x[1], side(0)?, side(1)?]))
+}
+
 /// Whether all tensors are `f32` (the dtype of the hand-written loops).
 fn all_f32(tensors: &[&FlexTensor]) -> bool {
     tensors.iter().all(|t| t.dtype() == DType::F32)
@@ -232,14 +243,32 @@ fn tensor(values: Vec<f32>, shape: impl Into<Shape>) -> FlexTensor {
 impl FlexKernels for Flex {
     fn conv2d_no_bias(x: FlexTensor, weight: FlexTensor, options: ConvOptions<2>) -> FlexTensor {
         let kind = ConvKind::of(&x.shape(), &weight.shape(), &options);
-        if kind != ConvKind::Pointwise || !all_f32(&[&x, &weight]) {
+        if !all_f32(&[&x, &weight]) {
             return Self::conv2d(x, weight, None, options);
         }
-        let [n, c_in, h, w] = x.shape().dims();
-        let c_out = weight.shape()[0];
-        let (x, weight) = (contiguous(x), contiguous(weight));
-        let y = pointwise::per_image(values(&weight), values(&x), [n, c_out, c_in, h * w]);
-        tensor(y, [n, c_out, h, w])
+        match kind {
+            ConvKind::Pointwise => {
+                let [n, c_in, h, w] = x.shape().dims();
+                let c_out = weight.shape()[0];
+                let (x, weight) = (contiguous(x), contiguous(weight));
+                let dims = [n, c_out, c_in, h * w];
+                let y = pointwise::per_image(values(&weight), values(&x), dims);
+                tensor(y, [n, c_out, h, w])
+            }
+            ConvKind::Depthwise => {
+                let Some(out_shape) = depthwise_output(&x.shape(), &weight.shape(), &options)
+                else {
+                    return Self::conv2d(x, weight, None, options);
+                };
+                let g = geometry(&x.shape(), &weight.shape(), &out_shape, &options);
+                let (x, weight) = (contiguous(x), contiguous(weight));
+                tensor(
+                    depthwise::forward(values(&x), values(&weight), g),
+                    out_shape,
+                )
+            }
+            _ => Self::conv2d(x, weight, None, options),
+        }
     }
 
     fn pointwise_x_grad(weight: FlexTensor, grad: FlexTensor) -> FlexTensor {

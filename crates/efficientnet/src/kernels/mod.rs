@@ -14,8 +14,9 @@
 //!   gradients as matrix products and depthwise gradients with direct loops, where Burn's
 //!   defaults run one convolution per channel (depthwise weight gradient) or a convolution with
 //!   the whole feature map as its kernel (1x1 weight gradient). A 1x1 convolution's forward
-//!   and input gradient run this crate's matrix-product kernel per image (`pointwise`); other
-//!   forwards are Burn's.
+//!   and gradients run this crate's matrix-product kernel per image (`pointwise`), a depthwise
+//!   one's forward and gradients this crate's plane kernels (`depthwise`); other forwards are
+//!   Burn's.
 //! * [`batch_norm_activation`] (and [`batch_norm`](fn@batch_norm) without an activation): in
 //!   training mode on flex, statistics, normalisation and the activation after it as direct
 //!   loops, one task per channel, with a fused backward, where Burn's composition copies the
