@@ -282,14 +282,7 @@ struct Relu6;
 impl Act for Relu6 {
     #[inline(always)]
     fn apply(self, y: f32) -> f32 {
-        // Selects, not `clamp`'s min/max, so that NaN stays NaN.
-        if y < 0.0 {
-            0.0
-        } else if y > 6.0 {
-            6.0
-        } else {
-            y
-        }
+        y.clamp(0.0, 6.0)
     }
     #[inline(always)]
     fn grad(self, y: f32, grad: f32) -> f32 {
