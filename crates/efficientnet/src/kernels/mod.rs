@@ -152,7 +152,7 @@ pub fn batch_norm(bn: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
     batch_norm_activation(bn, None, x)
 }
 
-/// `act(bn.forward(x))`: batch normalisation as [`batch_norm`], then the activation (none for
+/// `act(bn.forward(x))`: batch normalisation as [`batch_norm`](fn@batch_norm), then the activation (none for
 /// `None`).
 ///
 /// On flex with autodiff and `bn` in training mode this runs the crate's fused flex kernel
