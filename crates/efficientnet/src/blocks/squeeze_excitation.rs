@@ -39,12 +39,7 @@ impl SqueezeExcitation {
     /// - input: `[N, C, H, W]`
     /// - output: `[N, C, H, W]`
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let [n, c, h, w] = x.dims();
-        let s = x
-            .clone()
-            .reshape([n, c, h * w])
-            .mean_dim(2)
-            .reshape([n, c, 1, 1]); // [N, C, 1, 1]
+        let s = x.clone().mean_dim(3).mean_dim(2); // [N, C, 1, 1]
         let s = self
             .activation
             .forward(crate::kernels::conv2d(&self.conv_reduce, s)); // [N, squeeze, 1, 1]

@@ -152,20 +152,27 @@ pub fn batch_norm(bn: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
     batch_norm_activation(bn, None, x)
 }
 
-/// `act(bn.forward(x))`: batch normalisation as [`batch_norm`](fn@batch_norm), then the activation (none for
-/// `None`).
+/// `act(bn.forward(x))`: batch normalisation as [`batch_norm`](fn@batch_norm), then the
+/// activation (none for `None`).
 ///
 /// On flex with autodiff and `bn` in training mode this runs the crate's fused flex kernel
 /// (normalisation and activation in one pass per channel, the normalised values recomputed in
 /// backward rather than kept) and updates the running averages as Burn's `BatchNorm` does
 /// (`running = (1 - momentum) * running + momentum * batch`, with the biased batch variance,
 /// as Burn). Without autodiff on flex, the running statistics are folded into one
-/// multiply-add per value. Elsewhere: Burn's `BatchNorm`, then the activation.
+/// multiply-add per value. Elsewhere, and under mixed precision (where the activation runs in
+/// the compute dtype, after the cast back): Burn's `BatchNorm`, then the activation.
 ///
 /// # Shapes
 ///
 /// * `x`: `[N, C, H, W]`, returned unchanged.
 pub fn batch_norm_activation(bn: &BatchNorm, act: Option<Activation>, x: Tensor<4>) -> Tensor<4> {
+    // Under mixed precision the activation runs in the compute dtype, after the cast back.
+    if let Some(act) = act
+        && precision::is_mixed(bn.gamma.val().dtype(), x.dtype())
+    {
+        return act.forward(batch_norm_activation(bn, None, x));
+    }
     let mut pending = act;
     let y = precision::in_batch_norm_dtype(bn, x, |x| {
         #[cfg(feature = "flex")]
