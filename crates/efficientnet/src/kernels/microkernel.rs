@@ -26,21 +26,7 @@ pub(super) const ROWS: usize = 6;
 /// * `w`: `[K, N]`, row-major
 /// * `dst`: `[R, N]`, row-major; every value is overwritten
 pub(super) fn matmul(a: &[f32], w: &[f32], k: usize, dst: &mut [f32]) {
-    let n = w.len() / k.max(1);
-    if k == 0 || n == 0 {
-        dst.fill(0.0);
-        return;
-    }
-    debug_assert_eq!(a.len() / k, dst.len() / n);
-    let add = false;
-    simd::dispatch_simd(Matmul {
-        a,
-        w,
-        k,
-        n,
-        dst,
-        add,
-    });
+    product(a, w, k, dst, false);
 }
 
 /// `dst[r, j] += sum_k a[r, k] * w[k, j]`: [`matmul`] added to what `dst` holds.
@@ -49,12 +35,20 @@ pub(super) fn matmul(a: &[f32], w: &[f32], k: usize, dst: &mut [f32]) {
 ///
 /// As [`matmul`].
 pub(super) fn matmul_add(a: &[f32], w: &[f32], k: usize, dst: &mut [f32]) {
+    product(a, w, k, dst, true);
+}
+
+/// [`matmul`], or with `add` [`matmul_add`].
+fn product(a: &[f32], w: &[f32], k: usize, dst: &mut [f32], add: bool) {
     let n = w.len() / k.max(1);
     if k == 0 || n == 0 {
+        // An empty product: zeros, or nothing to add.
+        if !add {
+            dst.fill(0.0);
+        }
         return;
     }
     debug_assert_eq!(a.len() / k, dst.len() / n);
-    let add = true;
     simd::dispatch_simd(Matmul {
         a,
         w,
