@@ -109,14 +109,10 @@ impl<B: Backend + FlexKernels, C: CheckpointStrategy> FlexKernels for Autodiff<B
                 grads: &mut Gradients,
                 _: &mut Checkpointer,
             ) {
-                let grad = grads.consume::<B>(&ops.node);
-                let (x, gate) = ops.state;
-                let (dx, dgate) = B::channel_scale_backward(x, gate, grad);
-                for (node, grad) in ops.parents.into_iter().zip([dx, dgate]) {
-                    if let Some(node) = node {
-                        grads.register::<B>(node.id, grad);
-                    }
-                }
+                all_at_once::<B, _, 2>(ops, grads, |(x, gate), grad| {
+                    let (dx, dgate) = B::channel_scale_backward(x, gate, grad);
+                    [dx, dgate]
+                });
             }
         }
 
@@ -151,15 +147,13 @@ impl<B: Backend + FlexKernels, C: CheckpointStrategy> FlexKernels for Autodiff<B
                 grads: &mut Gradients,
                 _: &mut Checkpointer,
             ) {
-                let grad = grads.consume::<B>(&ops.node);
-                let ([x, gamma, beta, mean, variance], options) = ops.state;
-                let (dx, dgamma, dbeta) =
-                    B::batch_norm_act_train_backward(x, gamma, beta, mean, variance, grad, options);
-                for (node, grad) in ops.parents.into_iter().zip([dx, dgamma, dbeta]) {
-                    if let Some(node) = node {
-                        grads.register::<B>(node.id, grad);
-                    }
-                }
+                all_at_once::<B, _, 3>(ops, grads, |(state, options), grad| {
+                    let [x, gamma, beta, mean, variance] = state;
+                    let (dx, dgamma, dbeta) = B::batch_norm_act_train_backward(
+                        x, gamma, beta, mean, variance, grad, options,
+                    );
+                    [dx, dgamma, dbeta]
+                });
             }
         }
 
@@ -184,5 +178,22 @@ impl<B: Backend + FlexKernels, C: CheckpointStrategy> FlexKernels for Autodiff<B
         };
         // The statistics are outputs without a gradient (running averages only read them).
         (y, Self::from_inner(mean), Self::from_inner(variance))
+    }
+}
+
+/// A backward that computes the gradients of all `N` inputs in one call: `gradients(state,
+/// grad)` with the node's gradient, each result registered for its parent (where the parent
+/// tracks one). Burn's `unary` / `binary` helpers take one closure per input instead.
+fn all_at_once<B: Backend, S, const N: usize>(
+    ops: Ops<S, N>,
+    grads: &mut Gradients,
+    gradients: impl FnOnce(S, FloatTensor<B>) -> [FloatTensor<B>; N],
+) {
+    let grad = grads.consume::<B>(&ops.node);
+    let values = gradients(ops.state, grad);
+    for (node, value) in ops.parents.into_iter().zip(values) {
+        if let Some(node) = node {
+            grads.register::<B>(node.id, value);
+        }
     }
 }
