@@ -1,16 +1,22 @@
 //! A depthwise convolution (`groups == C_in == C_out`, weight `[C, 1, KH, KW]`) and its
-//! gradients in `f32`, as direct loops over NCHW planes, on rayon's pool (one task per plane or channel), each
-//! task in [`simd::dispatch`] (the CPU's widest vector width). Each tap's work on a plane is one
-//! contiguous run of the plane laid out at a common row pitch ([`Pitched`]), so that small
-//! planes (4x4 to 16x16 in B0 at 128 px) vectorise too and strided taps need no gathers.
+//! gradients in `f32`. Planes of more than [`MAX_PLANE`] values run here, as direct loops over
+//! NCHW planes on rayon's pool (one task per plane or channel), each task at the CPU's widest
+//! vector width ([`simd::dispatch_simd`]): each tap's work on a plane is one contiguous run of
+//! the plane laid out at a common row pitch ([`Pitched`]), so that strided taps need no
+//! gathers, and the taps' sums are register-blocked ([`super::runs`]). Smaller planes (B0's
+//! 16x16 to 4x4 stages), where a fixed cost per plane would dominate, run channels-last in
+//! [`super::depthwise_small`].
 //!
 //! Burn's defaults route these through general convolutions: the weight gradient as one
 //! convolution *per channel* plus a `slice_assign` of the whole weight gradient per channel
 //! (O(C^2) copies), the input gradient through `conv_transpose2d`. At B0's 96-channel 3x3 stride-2
 //! layer at 112 px they take ~14 ms against ~1.4 ms for the forward.
 
+use pulp::{Simd, WithSimd};
 use rayon::prelude::*;
 
+use super::depthwise_small::{self as small, MAX_PLANE};
+use super::runs::{copy, tap_dots, tap_sum, zero};
 use super::simd;
 use super::window::Window;
 
@@ -28,9 +34,19 @@ pub(crate) struct Geometry {
 /// The convolution itself, `[N, C, OH, OW]`, of `x` (`[N, C, H, W]`) by `weight`
 /// (`[C, 1, KH, KW]`), without bias.
 ///
-/// Per plane, the padded input is split into [`Pitched`] phases once; every tap then adds
-/// `tap * run` into the pitched output as one long run, and the rows are copied out.
+/// Per plane, the padded input is split into [`Pitched`] phases once; the pitched output is
+/// then the sum over taps of `tap * run` ([`tap_sum`], one register block of outputs over all
+/// taps at a time), and its rows are copied out.
 pub(crate) fn forward(x: &[f32], weight: &[f32], g: Geometry) -> Vec<f32> {
+    if g.window.input[0] * g.window.input[1] <= MAX_PLANE {
+        small::forward(x, weight, g)
+    } else {
+        forward_planes(x, weight, g)
+    }
+}
+
+/// [`forward`] plane by plane.
+fn forward_planes(x: &[f32], weight: &[f32], g: Geometry) -> Vec<f32> {
     let [h, w] = g.window.input;
     let [oh, ow] = g.window.output;
     let [kh, kw] = g.window.kernel;
@@ -39,32 +55,21 @@ pub(crate) fn forward(x: &[f32], weight: &[f32], g: Geometry) -> Vec<f32> {
     if oh * ow == 0 {
         return out;
     }
+    let offsets: Vec<usize> = (0..kh * kw).map(|t| pitched.tap(t / kw, t % kw)).collect();
     out.par_chunks_mut(oh * ow).enumerate().for_each_init(
         Scratch::default,
         |scratch, (plane, y)| {
-            simd::dispatch(
-                #[inline(always)]
-                || {
-                    let channel = plane % g.channels;
-                    let taps = &weight[channel * kh * kw..][..kh * kw];
-                    pitched.split(&x[plane * h * w..][..h * w], &mut scratch.phases);
-                    let acc = &mut scratch.rows;
-                    acc.clear();
-                    acc.resize((oh - 1) * pitched.pitch + ow, 0.0);
-                    for ky in 0..kh {
-                        for kx in 0..kw {
-                            let tap = taps[ky * kw + kx];
-                            let run = &scratch.phases[pitched.tap(ky, kx)..][..acc.len()];
-                            for (a, &v) in acc.iter_mut().zip(run) {
-                                *a += v * tap;
-                            }
-                        }
-                    }
-                    for (row, src) in y.chunks_exact_mut(ow).zip(acc.chunks(pitched.pitch)) {
-                        row.copy_from_slice(&src[..ow]);
-                    }
+            let channel = plane % g.channels;
+            simd::dispatch_simd(Plane {
+                pitched,
+                scratch,
+                job: Job::Forward {
+                    x: &x[plane * h * w..][..h * w],
+                    taps: &weight[channel * kh * kw..][..kh * kw],
+                    offsets: &offsets,
+                    y,
                 },
-            );
+            });
         },
     );
     out
@@ -72,39 +77,40 @@ pub(crate) fn forward(x: &[f32], weight: &[f32], g: Geometry) -> Vec<f32> {
 
 /// `dL/dx`, `[N, C, H, W]`, from `grad` (`[N, C, OH, OW]`) and `weight` (`[C, 1, KH, KW]`).
 ///
-/// Per plane, every tap adds `tap * grad` into the [`Pitched`] phases of the padded input as
-/// one long run (the whole plane at once, not row by row: rows of 4 to 16 values do not fill
-/// a vector), then the phases are read back into `dx`.
+/// Per plane, each [`Pitched`] phase of the padded input's gradient is gathered from the
+/// pitched `grad` (zero-extended on both sides) by the taps that read that phase
+/// ([`tap_sum`]), then the phases are read back into `dx`.
 pub(crate) fn x_grad(grad: &[f32], weight: &[f32], g: Geometry) -> Vec<f32> {
+    if g.window.input[0] * g.window.input[1] <= MAX_PLANE {
+        small::x_grad(grad, weight, g)
+    } else {
+        x_grad_planes(grad, weight, g)
+    }
+}
+
+/// [`x_grad`] plane by plane.
+fn x_grad_planes(grad: &[f32], weight: &[f32], g: Geometry) -> Vec<f32> {
     let [h, w] = g.window.input;
     let [oh, ow] = g.window.output;
     let [kh, kw] = g.window.kernel;
     let pitched = Pitched::new(g.window);
     let mut out = vec![0.0f32; g.batch * g.channels * h * w];
+    if h * w == 0 {
+        return out;
+    }
     out.par_chunks_mut(h * w).enumerate().for_each_init(
         Scratch::default,
         |scratch, (plane, gx)| {
-            simd::dispatch(
-                #[inline(always)]
-                || {
-                    let channel = plane % g.channels;
-                    let taps = &weight[channel * kh * kw..][..kh * kw];
-                    let gy = pitched.rows(&grad[plane * oh * ow..][..oh * ow], &mut scratch.rows);
-                    let acc = &mut scratch.phases;
-                    acc.clear();
-                    acc.resize(pitched.len(), 0.0);
-                    for ky in 0..kh {
-                        for kx in 0..kw {
-                            let tap = taps[ky * kw + kx];
-                            let dst = &mut acc[pitched.tap(ky, kx)..][..gy.len()];
-                            for (d, &v) in dst.iter_mut().zip(gy) {
-                                *d += v * tap;
-                            }
-                        }
-                    }
-                    pitched.read_into(acc, gx);
+            let channel = plane % g.channels;
+            simd::dispatch_simd(Plane {
+                pitched,
+                scratch,
+                job: Job::XGrad {
+                    grad: &grad[plane * oh * ow..][..oh * ow],
+                    taps: &weight[channel * kh * kw..][..kh * kw],
+                    gx,
                 },
-            );
+            });
         },
     );
     out
@@ -113,44 +119,145 @@ pub(crate) fn x_grad(grad: &[f32], weight: &[f32], g: Geometry) -> Vec<f32> {
 /// `dL/dweight`, `[C, 1, KH, KW]`, from `x` (`[N, C, H, W]`) and `grad` (`[N, C, OH, OW]`).
 ///
 /// Per plane, the padded input is split into [`Pitched`] phases once; each tap's gradient is
-/// then one long dot product of the pitched `grad` with the phase run that tap read.
+/// then the dot product of the pitched `grad` with the phase run that tap read, a row of taps
+/// per pass ([`tap_dots`]).
 pub(crate) fn weight_grad(x: &[f32], grad: &[f32], g: Geometry) -> Vec<f32> {
+    if g.window.input[0] * g.window.input[1] <= MAX_PLANE {
+        small::weight_grad(x, grad, g)
+    } else {
+        weight_grad_planes(x, grad, g)
+    }
+}
+
+/// [`weight_grad`] plane by plane.
+fn weight_grad_planes(x: &[f32], grad: &[f32], g: Geometry) -> Vec<f32> {
     let [h, w] = g.window.input;
     let [oh, ow] = g.window.output;
     let [kh, kw] = g.window.kernel;
     let pitched = Pitched::new(g.window);
     let mut out = vec![0.0f32; g.channels * kh * kw];
+    if out.is_empty() || oh * ow == 0 {
+        return out;
+    }
+    let offsets: Vec<usize> = (0..kh * kw).map(|t| pitched.tap(t / kw, t % kw)).collect();
     out.par_chunks_mut(kh * kw).enumerate().for_each_init(
         Scratch::default,
         |scratch, (channel, gw)| {
-            simd::dispatch(
-                #[inline(always)]
-                || {
-                    for n in 0..g.batch {
-                        let plane = n * g.channels + channel;
-                        let gy = &grad[plane * oh * ow..][..oh * ow];
-                        let gy = pitched.rows(gy, &mut scratch.rows);
-                        let xs = &x[plane * h * w..][..h * w];
-                        pitched.split(xs, &mut scratch.phases);
-                        for ky in 0..kh {
-                            for kx in 0..kw {
-                                let run = &scratch.phases[pitched.tap(ky, kx)..][..gy.len()];
-                                gw[ky * kw + kx] += dot(gy, run);
-                            }
-                        }
-                    }
-                },
-            );
+            for n in 0..g.batch {
+                let plane = n * g.channels + channel;
+                simd::dispatch_simd(Plane {
+                    pitched,
+                    scratch: &mut *scratch,
+                    job: Job::WeightGrad {
+                        x: &x[plane * h * w..][..h * w],
+                        grad: &grad[plane * oh * ow..][..oh * ow],
+                        offsets: &offsets,
+                        gw: &mut *gw,
+                    },
+                });
+            }
         },
     );
     out
 }
 
-/// Per-task buffers: the pitched gradient rows and the phases.
+/// Per-task buffers: the pitched gradient or output rows, the phases, and one phase's taps.
 #[derive(Default)]
 struct Scratch {
     rows: Vec<f32>,
     phases: Vec<f32>,
+    offsets: Vec<usize>,
+    taps: Vec<f32>,
+}
+
+/// One plane's share of a kernel, run at the width of `S`.
+struct Plane<'a> {
+    pitched: Pitched,
+    scratch: &'a mut Scratch,
+    job: Job<'a>,
+}
+
+/// What a [`Plane`] computes (per plane: `x` `[H, W]`, `grad` and `y` `[OH, OW]`, `taps`
+/// `[KH * KW]`, `offsets` each tap's run in the phases).
+enum Job<'a> {
+    Forward {
+        x: &'a [f32],
+        taps: &'a [f32],
+        offsets: &'a [usize],
+        y: &'a mut [f32],
+    },
+    XGrad {
+        grad: &'a [f32],
+        taps: &'a [f32],
+        gx: &'a mut [f32],
+    },
+    /// Adds this plane's share into `gw`.
+    WeightGrad {
+        x: &'a [f32],
+        grad: &'a [f32],
+        offsets: &'a [usize],
+        gw: &'a mut [f32],
+    },
+}
+
+impl WithSimd for Plane<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, s: S) {
+        let Plane {
+            pitched: p,
+            scratch,
+            job,
+        } = self;
+        let [oh, ow] = p.window.output;
+        match job {
+            Job::Forward {
+                x,
+                taps,
+                offsets,
+                y,
+            } => {
+                p.split(s, x, &mut scratch.phases);
+                let acc = &mut scratch.rows;
+                acc.resize((oh - 1) * p.pitch + ow, 0.0);
+                tap_sum(s, acc, &scratch.phases, offsets, taps);
+                for (row, src) in y.chunks_exact_mut(ow).zip(acc.chunks(p.pitch)) {
+                    copy(s, row, &src[..ow]);
+                }
+            }
+            Job::XGrad { grad, taps, gx } => {
+                let [sy, sx] = p.window.stride;
+                let [kh, kw] = p.window.kernel;
+                let lead = kh.saturating_sub(1) / sy * p.pitch + kw.saturating_sub(1) / sx;
+                let phase_len = p.rows * p.pitch;
+                p.rows_at(s, grad, lead, lead + phase_len, &mut scratch.rows);
+                scratch.phases.resize(p.len(), 0.0);
+                for phase in 0..sy * sx {
+                    p.phase_taps(phase, lead, taps, &mut scratch.offsets, &mut scratch.taps);
+                    let dst = &mut scratch.phases[phase * phase_len..][..phase_len];
+                    tap_sum(s, dst, &scratch.rows, &scratch.offsets, &scratch.taps);
+                }
+                p.read_into(s, &scratch.phases, gx);
+            }
+            Job::WeightGrad {
+                x,
+                grad,
+                offsets,
+                gw,
+            } => {
+                let len = (oh - 1) * p.pitch + ow;
+                p.rows_at(s, grad, 0, len, &mut scratch.rows);
+                p.split(s, x, &mut scratch.phases);
+                let (gy, phases) = (&scratch.rows[..len], &scratch.phases);
+                match p.window.kernel[1] {
+                    3 => tap_dots::<S, 3>(s, gy, phases, offsets, gw),
+                    5 => tap_dots::<S, 5>(s, gy, phases, offsets, gw),
+                    _ => tap_dots::<S, 1>(s, gy, phases, offsets, gw),
+                }
+            }
+        }
+    }
 }
 
 /// The padded input of a strided convolution split into `sy * sx` phases, phase `(ry, rx)`
@@ -161,6 +268,10 @@ struct Scratch {
 /// pitch, the whole plane a tap touches is one contiguous run at offset `qy * P + qx`, and no
 /// run wraps into the next row (`ox + qx < P`). Phases have `A = OH + (KH - 1) / sy` rows;
 /// padded positions beyond them are read by no output.
+///
+/// The input gradient turns this around: phase position `i` receives `tap * grad[i - qy * P -
+/// qx]` from each tap of its phase, a gather from the pitched `grad` with zeros before and
+/// after it (the zeros between pitched rows keep rows from leaking into each other).
 #[derive(Clone, Copy, Debug)]
 struct Pitched {
     window: Window,
@@ -198,23 +309,53 @@ impl Pitched {
         (phase * self.rows + ky / sy) * self.pitch + kx / sx
     }
 
-    /// The output-sized `values` (`[OH, OW]`) at the pitch, up to the last value:
-    /// `(OH - 1) * P + OW` values, zeros between rows.
+    /// The taps of phase `phase` and, for each, where its `grad` run starts in a pitched
+    /// `grad` preceded by `lead` zeros: `lead - (qy * P + qx)`.
     #[inline(always)]
-    fn rows<'a>(&self, values: &'a [f32], buffer: &'a mut Vec<f32>) -> &'a [f32] {
-        let [oh, ow] = self.window.output;
-        if oh == 0 || ow == 0 {
-            return &[];
+    fn phase_taps(
+        &self,
+        phase: usize,
+        lead: usize,
+        weights: &[f32],
+        offsets: &mut Vec<usize>,
+        taps: &mut Vec<f32>,
+    ) {
+        let [sy, sx] = self.window.stride;
+        let [kh, kw] = self.window.kernel;
+        let (ry, rx) = (phase / sx, phase % sx);
+        offsets.clear();
+        taps.clear();
+        for ky in (ry..kh).step_by(sy) {
+            for kx in (rx..kw).step_by(sx) {
+                offsets.push(lead - (ky / sy * self.pitch + kx / sx));
+                taps.push(weights[ky * kw + kx]);
+            }
         }
-        if self.pitch == ow {
-            return values;
+    }
+
+    /// `buffer` = `lead` zeros, the output-sized `values` (`[OH, OW]`) at the pitch (zeros
+    /// between rows), zeros up to `len` values in all.
+    #[inline(always)]
+    fn rows_at<S: Simd>(
+        &self,
+        s: S,
+        values: &[f32],
+        lead: usize,
+        len: usize,
+        buffer: &mut Vec<f32>,
+    ) {
+        let ow = self.window.output[1];
+        buffer.resize(len, 0.0);
+        zero(s, buffer);
+        if ow == 0 {
+            return;
         }
-        buffer.clear();
-        buffer.resize((oh - 1) * self.pitch + ow, 0.0);
-        for (row, dst) in values.chunks_exact(ow).zip(buffer.chunks_mut(self.pitch)) {
-            dst[..ow].copy_from_slice(row);
+        for (row, dst) in values
+            .chunks_exact(ow)
+            .zip(buffer[lead..].chunks_mut(self.pitch))
+        {
+            copy(s, &mut dst[..ow], row);
         }
-        buffer
     }
 
     /// Where padded row `r` and padded column `c` are in the phases, if inside them.
@@ -222,41 +363,55 @@ impl Pitched {
     fn at(&self, r: usize, c: usize) -> Option<usize> {
         let [sy, sx] = self.window.stride;
         let (a, b) = (r / sy, c / sx);
-        (a < self.rows && b < self.pitch)
-            .then(|| (((r % sy) * sx + c % sx) * self.rows + a) * self.pitch + b)
+        if a < self.rows && b < self.pitch {
+            Some((((r % sy) * sx + c % sx) * self.rows + a) * self.pitch + b)
+        } else {
+            None
+        }
     }
 
     /// `plane` (`[H, W]`) split into `phases`, zero where padding.
     #[inline(always)]
-    fn split(&self, plane: &[f32], phases: &mut Vec<f32>) {
-        phases.clear();
+    fn split<S: Simd>(&self, s: S, plane: &[f32], phases: &mut Vec<f32>) {
         phases.resize(self.len(), 0.0);
-        self.each_run(|y, first, start, count| {
-            let row = &plane[y * self.window.input[1]..][first..];
-            let dst = &mut phases[start..][..count];
-            if self.window.stride[1] == 1 {
-                dst.copy_from_slice(&row[..count]);
-            } else {
-                let src = row.iter().step_by(self.window.stride[1]);
-                dst.iter_mut().zip(src).for_each(|(d, &v)| *d = v);
-            }
-        });
+        zero(s, phases);
+        self.each_run(
+            #[inline(always)]
+            |y, first, start, count| {
+                let row = &plane[y * self.window.input[1]..][first..];
+                let dst = &mut phases[start..][..count];
+                if self.window.stride[1] == 1 {
+                    copy(s, dst, &row[..count]);
+                } else {
+                    for (d, &v) in dst
+                        .iter_mut()
+                        .zip(row.iter().step_by(self.window.stride[1]))
+                    {
+                        *d = v;
+                    }
+                }
+            },
+        );
     }
 
     /// `plane` (`[H, W]`) read back from `phases`.
     #[inline(always)]
-    fn read_into(&self, phases: &[f32], plane: &mut [f32]) {
-        plane.fill(0.0);
-        self.each_run(|y, first, start, count| {
-            let row = &mut plane[y * self.window.input[1]..][first..];
-            let src = &phases[start..][..count];
-            if self.window.stride[1] == 1 {
-                row[..count].copy_from_slice(src);
-            } else {
-                let dst = row.iter_mut().step_by(self.window.stride[1]);
-                dst.zip(src).for_each(|(d, &v)| *d = v);
-            }
-        });
+    fn read_into<S: Simd>(&self, s: S, phases: &[f32], plane: &mut [f32]) {
+        zero(s, plane);
+        self.each_run(
+            #[inline(always)]
+            |y, first, start, count| {
+                let row = &mut plane[y * self.window.input[1]..][first..];
+                let src = &phases[start..][..count];
+                if self.window.stride[1] == 1 {
+                    copy(s, &mut row[..count], src);
+                } else {
+                    for (d, &v) in row.iter_mut().step_by(self.window.stride[1]).zip(src) {
+                        *d = v;
+                    }
+                }
+            },
+        );
     }
 
     /// `f(y, first, start, count)` for every run of input row `y` the phases hold: columns
@@ -279,25 +434,6 @@ impl Pitched {
             }
         }
     }
-}
-
-/// `sum(a * b)` in 8 lanes.
-#[inline(always)]
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut lanes = [0.0f32; 8];
-    let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = a8
-        .remainder()
-        .iter()
-        .zip(b8.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in a8.zip(b8) {
-        for i in 0..8 {
-            lanes[i] += x[i] * y[i];
-        }
-    }
-    lanes.iter().sum::<f32>() + tail
 }
 
 #[cfg(test)]
@@ -371,6 +507,10 @@ pub(super) mod tests {
             ([2, 2], [3, 3], [2, 2], [0, 0], [1, 1]),
             ([3, 3], [5, 5], [2, 2], [1, 1], [2, 2]),
             ([4, 4], [3, 3], [2, 2], [0, 0], [2, 2]),
+            // Past `MAX_PLANE` values, odd sizes, SAME's asymmetric padding.
+            ([17, 19], [5, 5], [2, 2], [1, 1], [9, 10]),
+            ([18, 17], [3, 3], [1, 1], [1, 1], [18, 17]),
+            ([16, 16], [3, 1], [2, 1], [1, 0], [8, 16]),
         ];
         for (input, kernel, stride, padding, output) in cases {
             let window = Window {
@@ -380,22 +520,49 @@ pub(super) mod tests {
                 stride,
                 padding,
             };
-            let g = Geometry {
-                batch: 2,
-                channels: 3,
-                window,
-            };
-            let x = values(2 * 3 * input[0] * input[1], 1);
-            let weight = values(3 * kernel[0] * kernel[1], 2);
-            let grad = values(2 * 3 * output[0] * output[1], 3);
-            let (want_x, want_w, want_y) = reference(&x, &weight, &grad, g);
-            let close = |a: &[f32], b: &[f32]| a.iter().zip(b).all(|(a, b)| (a - b).abs() < 1e-4);
-            assert!(close(&forward(&x, &weight, g), &want_y), "forward {g:?}");
-            assert!(close(&x_grad(&grad, &weight, g), &want_x), "x grad {g:?}");
-            assert!(
-                close(&weight_grad(&x, &grad, g), &want_w),
-                "weight grad {g:?}"
-            );
+            // 3 channels, and 19: a full vector and a partial one at every width.
+            for channels in [3, 19] {
+                let g = Geometry {
+                    batch: 2,
+                    channels,
+                    window,
+                };
+                let x = values(2 * channels * input[0] * input[1], 1);
+                let weight = values(channels * kernel[0] * kernel[1], 2);
+                let grad = values(2 * channels * output[0] * output[1], 3);
+                let (want_x, want_w, want_y) = reference(&x, &weight, &grad, g);
+                let close = |a: &[f32], b: &[f32]| {
+                    let worst = a
+                        .iter()
+                        .zip(b)
+                        .map(|(a, b)| (a - b).abs() / b.abs().max(1.0));
+                    worst.fold(0.0f32, f32::max) < 1e-4
+                };
+                // Both ways, whatever the plane's size.
+                assert!(
+                    close(&forward_planes(&x, &weight, g), &want_y),
+                    "forward {g:?}"
+                );
+                assert!(
+                    close(&x_grad_planes(&grad, &weight, g), &want_x),
+                    "x grad {g:?}"
+                );
+                assert!(
+                    close(&weight_grad_planes(&x, &grad, g), &want_w),
+                    "weight grad {g:?}"
+                );
+                assert!(
+                    close(&small::forward(&x, &weight, g), &want_y),
+                    "small forward {g:?}"
+                );
+                assert!(
+                    close(&small::x_grad(&grad, &weight, g), &want_x),
+                    "small x grad {g:?}"
+                );
+                let small_w = small::weight_grad(&x, &grad, g);
+                assert!(close(&small_w, &want_w), "small weight grad {g:?}");
+                assert!(close(&forward(&x, &weight, g), &want_y), "forward {g:?}");
+            }
         }
     }
 }

@@ -39,6 +39,8 @@ mod conv_kind;
 #[cfg(feature = "flex")]
 mod depthwise;
 #[cfg(feature = "flex")]
+mod depthwise_small;
+#[cfg(feature = "flex")]
 mod fast;
 #[cfg(feature = "flex")]
 mod flex;
@@ -56,6 +58,8 @@ mod pointwise;
 mod precision;
 #[cfg(feature = "flex")]
 mod running_stats;
+#[cfg(feature = "flex")]
+mod runs;
 #[cfg(feature = "flex")]
 mod simd;
 #[cfg(feature = "flex")]
