@@ -39,7 +39,7 @@ impl SqueezeExcitation {
     /// - input: `[N, C, H, W]`
     /// - output: `[N, C, H, W]`
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let s = x.clone().mean_dim(3).mean_dim(2); // [N, C, 1, 1]
+        let s = crate::kernels::plane_mean(x.clone()); // [N, C, 1, 1]
         let s = self
             .activation
             .forward(crate::kernels::conv2d(&self.conv_reduce, s)); // [N, squeeze, 1, 1]

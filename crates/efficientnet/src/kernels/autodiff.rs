@@ -7,6 +7,7 @@ use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind, binary, unary};
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, AutodiffBackend, Backend, TensorMetadata};
+use burn::tensor::Shape;
 use burn::tensor::ops::ConvOptions;
 
 use super::batch_norm::BatchNormAct;
@@ -124,6 +125,35 @@ impl<B: Backend + FlexKernels, C: CheckpointStrategy> FlexKernels for Autodiff<B
                 prep.finish((x, gate), y)
             }
             OpsKind::UnTracked(prep) => prep.finish(B::channel_scale(x, gate)),
+        }
+    }
+
+    fn plane_mean(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        /// Backward of the plane mean; its state is the input's shape.
+        #[derive(Debug)]
+        struct PlaneMean;
+
+        impl<B: Backend + FlexKernels> Backward<B, 1> for PlaneMean {
+            type State = Shape;
+
+            fn backward(
+                self,
+                ops: Ops<Self::State, 1>,
+                grads: &mut Gradients,
+                _: &mut Checkpointer,
+            ) {
+                let shape = ops.state;
+                unary::<B, _>(ops.parents, ops.node, grads, |grad| {
+                    B::plane_mean_backward(grad, shape)
+                });
+            }
+        }
+
+        let node = x.node();
+        let x = x.into_primitive();
+        match PlaneMean.prepare::<C>([node]).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => prep.finish(x.shape(), B::plane_mean(x)),
+            OpsKind::UnTracked(prep) => prep.finish(B::plane_mean(x)),
         }
     }
 

@@ -123,3 +123,18 @@ pub(super) fn channel_scale_backward<B: Backend>(
     let per_plane = B::float_sum_dim(B::float_sum_dim(B::float_mul(grad, x), 3), 2);
     (dx, per_plane)
 }
+
+/// [`FlexKernels::plane_mean`] composed of Burn ops (a mean over the width, then the height).
+/// Shapes as there.
+pub(super) fn plane_mean<B: Backend>(x: FloatTensor<B>) -> FloatTensor<B> {
+    B::float_mean_dim(B::float_mean_dim(x, 3), 2)
+}
+
+/// [`FlexKernels::plane_mean_backward`] composed of Burn ops. Shapes as there.
+pub(super) fn plane_mean_backward<B: Backend>(
+    grad: FloatTensor<B>,
+    shape: Shape,
+) -> FloatTensor<B> {
+    let count = (shape[2] * shape[3]).max(1) as f64;
+    B::float_mul_scalar(B::float_expand(grad, shape), (1.0 / count).into())
+}

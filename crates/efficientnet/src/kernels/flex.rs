@@ -126,6 +126,18 @@ pub(crate) trait FlexKernels: Backend {
         composed::channel_scale_backward::<Self>(x, gate, grad)
     }
 
+    /// The mean of every plane: squeeze-excitation's squeeze (a global average pool). Shapes:
+    /// `x` `[N, C, H, W]`; returns `[N, C, 1, 1]`.
+    fn plane_mean(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        composed::plane_mean::<Self>(x)
+    }
+
+    /// The backward of [`plane_mean`](FlexKernels::plane_mean): `grad[n, c] / (H * W)` over
+    /// every plane. Shapes: `grad` `[N, C, 1, 1]`, `shape` `[N, C, H, W]`; returns `shape`.
+    fn plane_mean_backward(grad: FloatTensor<Self>, shape: Shape) -> FloatTensor<Self> {
+        composed::plane_mean_backward::<Self>(grad, shape)
+    }
+
     /// `dL/dx` of a 1x1 convolution (stride 1, no padding, one group): `weight^T · grad` per
     /// image. Shapes: `weight` `[C_out, C_in, 1, 1]`, `grad` `[N, C_out, H, W]`; returns
     /// `[N, C_in, H, W]`.
@@ -310,6 +322,27 @@ impl FlexKernels for Flex {
             sums = gate::backward(values(&x), values(&gate), g, p);
         });
         (dx, tensor(sums, gate_shape))
+    }
+
+    fn plane_mean(x: FlexTensor) -> FlexTensor {
+        if !all_f32(&[&x]) || x.shape().num_dims() != 4 {
+            return composed::plane_mean::<Self>(x);
+        }
+        let p = planes(&x.shape());
+        let x = contiguous(x);
+        tensor(
+            gate::plane_means(values(&x), p),
+            [p.batch, p.channels, 1, 1],
+        )
+    }
+
+    fn plane_mean_backward(grad: FlexTensor, shape: Shape) -> FlexTensor {
+        let p = planes(&shape);
+        if !all_f32(&[&grad]) || !gates_planes(&shape, &grad.shape()) {
+            return composed::plane_mean_backward::<Self>(grad, shape);
+        }
+        let grad = contiguous(grad);
+        tensor(gate::spread(values(&grad), p), shape)
     }
 
     fn pointwise_weight_grad(x: FlexTensor, grad: FlexTensor) -> FlexTensor {

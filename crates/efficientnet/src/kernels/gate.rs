@@ -1,5 +1,6 @@
-//! A squeeze-excitation gate applied to NCHW `f32` planes, `y = x * gate[n, c]`, and its
-//! gradients in one pass, one rayon task per plane.
+//! Squeeze-excitation's per-plane ops on NCHW `f32` planes, one rayon task per plane: the
+//! gate applied, `y = x * gate[n, c]`, and its gradients in one pass; the squeeze (each
+//! plane's mean) and its backward.
 //!
 //! As Burn ops the gate is a broadcast multiply whose backward runs two full-size products
 //! (`grad * gate`, `grad * x`) and a reduction of the second; here the backward reads `grad`
@@ -63,6 +64,52 @@ pub(crate) fn backward(x: &[f32], gate: &[f32], grad: &mut [f32], p: Planes) -> 
             );
         });
     sums
+}
+
+/// The mean of every plane (squeeze-excitation's squeeze). Shapes: `x` `[N, C, H, W]`;
+/// returns `[N, C]`.
+pub(crate) fn plane_means(x: &[f32], p: Planes) -> Vec<f32> {
+    let plane = p.plane.max(1);
+    let scale = 1.0 / plane as f32;
+    x.par_chunks(plane)
+        .map(|x| {
+            simd::dispatch(
+                #[inline(always)]
+                || lane_sum(x) * scale,
+            )
+        })
+        .collect()
+}
+
+/// The backward of [`plane_means`]: every plane filled with its `grad / (H * W)`. Shapes:
+/// `grad` `[N, C]`; returns `[N, C, H, W]`.
+pub(crate) fn spread(grad: &[f32], p: Planes) -> Vec<f32> {
+    let mut out = vec![0.0f32; grad.len() * p.plane];
+    if p.plane == 0 {
+        return out;
+    }
+    let scale = 1.0 / p.plane as f32;
+    out.par_chunks_mut(p.plane).zip(grad).for_each(|(out, &g)| {
+        simd::dispatch(
+            #[inline(always)]
+            || out.fill(g * scale),
+        )
+    });
+    out
+}
+
+/// `sum(x)` in [`LANES`] accumulators.
+#[inline(always)]
+fn lane_sum(x: &[f32]) -> f32 {
+    let mut lanes = [0.0f32; LANES];
+    let chunks = x.chunks_exact(LANES);
+    let tail: f32 = chunks.remainder().iter().sum();
+    for c in chunks {
+        for i in 0..LANES {
+            lanes[i] += c[i];
+        }
+    }
+    lanes.iter().sum::<f32>() + tail
 }
 
 /// Accumulators of the per-plane sum (one AVX-512 register).

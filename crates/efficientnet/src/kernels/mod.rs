@@ -119,11 +119,42 @@ pub fn conv2d(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
     if precision::is_mixed(conv.weight.val().dtype(), x.dtype()) {
         return precision::conv2d(conv, x);
     }
+    if is_matrix_product(conv, x.dims()) {
+        return matrix_product(conv, x);
+    }
     #[cfg(feature = "flex")]
     if conv.bias.is_none() && runs_on_flex(&x) {
         return on_flex::conv2d_no_bias(conv, x);
     }
     conv.forward(x)
+}
+
+/// Whether `conv` on an input of `dims` is a plain matrix product: a 1x1 kernel, stride 1, no
+/// padding or dilation, one group, on 1x1 planes (squeeze-excitation's convolutions, on pooled
+/// values), where a convolution's machinery (and its backward) costs far more than the product.
+fn is_matrix_product(conv: &Conv2d, dims: [usize; 4]) -> bool {
+    let options = padding::conv_options(conv, dims);
+    conv.kernel_size == [1, 1]
+        && options.stride == [1, 1]
+        && options.dilation == [1, 1]
+        && options.groups == 1
+        && options.padding == [(0, 0); 2]
+        && dims[2..] == [1, 1]
+}
+
+/// `conv.forward(x)` as `x · W^T + b` on `[N, C_in]` (see [`is_matrix_product`]).
+fn matrix_product(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    let [n, c_in, _, _] = x.dims();
+    let weight = conv.weight.val();
+    let c_out = weight.dims()[0];
+    let y = x
+        .reshape([n, c_in])
+        .matmul(weight.reshape([c_out, c_in]).transpose());
+    let y = match &conv.bias {
+        Some(bias) => y + bias.val().reshape([1, c_out]),
+        None => y,
+    };
+    y.reshape([n, c_out, 1, 1])
 }
 
 /// `x * gate`, a squeeze-excitation gate (one value per plane) applied.
@@ -143,6 +174,24 @@ pub fn channel_scale(x: Tensor<4>, gate: Tensor<4>) -> Tensor<4> {
         return on_flex::channel_scale(x, gate);
     }
     x * gate
+}
+
+/// The mean of every plane of `x`: squeeze-excitation's squeeze (a global average pool), as
+/// `x.mean_dim(3).mean_dim(2)`.
+///
+/// On flex, in `f32`, one pass per plane forward and one fill per plane backward, where Burn's
+/// `mean_dim` backward builds a full-size tensor of ones and multiplies it, per mean.
+///
+/// # Shapes
+///
+/// * `x`: `[N, C, H, W]`
+/// * returns `[N, C, 1, 1]`
+pub fn plane_mean(x: Tensor<4>) -> Tensor<4> {
+    #[cfg(feature = "flex")]
+    if runs_on_flex(&x) {
+        return on_flex::plane_mean(x);
+    }
+    x.mean_dim(3).mean_dim(2)
 }
 
 /// `bn.forward(x)`: batch normalisation of `x` with `bn`'s parameters, on batch statistics

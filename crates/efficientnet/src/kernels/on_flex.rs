@@ -34,6 +34,11 @@ pub(crate) fn channel_scale(x: Tensor<4>, gate: Tensor<4>) -> Tensor<4> {
     Tensor::from_dispatch(y)
 }
 
+/// [`FlexKernels::plane_mean`]. Shapes: `x` `[N, C, H, W]`; returns `[N, C, 1, 1]`.
+pub(crate) fn plane_mean(x: Tensor<4>) -> Tensor<4> {
+    Tensor::from_dispatch(<Dispatch as FlexKernels>::plane_mean(x.into_dispatch()))
+}
+
 /// [`FlexKernels::tap_major`]: `weight` (`[C_out, C_in / groups, KH, KW]`) stored tap-major.
 pub(crate) fn tap_major(weight: Tensor<4>) -> Tensor<4> {
     Tensor::from_dispatch(<Dispatch as FlexKernels>::tap_major(weight.into_dispatch()))

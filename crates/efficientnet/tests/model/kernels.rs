@@ -246,6 +246,40 @@ fn channel_scale_matches_burn_forward_and_gradients() {
 }
 
 #[test]
+fn plane_mean_matches_burn_forward_and_gradients() {
+    let device = device().autodiff();
+    // 9x7 planes (lane sums with tails); the squeeze and a 1x1 convolution on it with bias (a
+    // matrix product in `kernels::conv2d`), as squeeze-excitation chains them.
+    let x =
+        Tensor::<4>::random([3, 5, 9, 7], Distribution::Normal(0.5, 2.0), &device).require_grad();
+    let conv = Conv2dConfig::new([5, 4], [1, 1]).init(&device);
+    let ours = kernels::conv2d(&conv, kernels::plane_mean(x.clone()));
+    let stock = conv.forward(x.clone().mean_dim(3).mean_dim(2));
+    assert_eq!(ours.dims(), [3, 4, 1, 1]);
+    assert_close(ours.clone(), stock.clone(), Tolerance::absolute(1e-5));
+    let upstream = Tensor::<4>::random([3, 4, 1, 1], Distribution::Default, &device);
+    let ours = (ours * upstream.clone()).sum().backward();
+    let stock = (stock * upstream).sum().backward();
+    let weight = conv.weight.val();
+    let bias = conv.bias.as_ref().expect("bias").val();
+    assert_close(
+        x.grad(&ours).expect("ours"),
+        x.grad(&stock).expect("stock"),
+        Tolerance::absolute(1e-6),
+    );
+    assert_close(
+        weight.grad(&ours).expect("ours"),
+        weight.grad(&stock).expect("stock"),
+        Tolerance::absolute(1e-5),
+    );
+    assert_close(
+        bias.grad(&ours).expect("ours"),
+        bias.grad(&stock).expect("stock"),
+        Tolerance::absolute(1e-6),
+    );
+}
+
+#[test]
 fn batch_norm_inference_matches_burn() {
     let device = device();
     let bn = batch_norm(16, &device);
