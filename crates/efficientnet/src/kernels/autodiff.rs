@@ -72,13 +72,16 @@ impl<B: Backend + FlexKernels, C: CheckpointStrategy> FlexKernels for Autodiff<B
                     |grad| match kind {
                         ConvKind::Pointwise => B::pointwise_x_grad(weight, grad),
                         ConvKind::Depthwise => B::depthwise_x_grad(x, weight, grad, options),
-                        ConvKind::General => B::conv2d_x_backward(x, weight, grad, options),
+                        ConvKind::Stem | ConvKind::General => {
+                            B::conv2d_x_backward(x, weight, grad, options)
+                        }
                     },
                     |grad| match kind {
                         ConvKind::Pointwise => B::pointwise_weight_grad(x2, grad),
                         ConvKind::Depthwise => {
                             B::depthwise_weight_grad(x2, weight2, grad, options2)
                         }
+                        ConvKind::Stem => B::stem_weight_grad(x2, weight2, grad, options2),
                         ConvKind::General => B::conv2d_weight_backward(x2, weight2, grad, options2),
                     },
                 );

@@ -14,6 +14,7 @@
 
 use rayon::prelude::*;
 
+use super::buffer::zeroed;
 use super::{math, simd};
 use crate::config::Activation;
 
@@ -103,7 +104,7 @@ pub(crate) fn forward_train(
     BatchNormAct { epsilon, act }: BatchNormAct,
     p: Planes,
 ) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
-    let mut out = vec![0.0f32; x.len()];
+    let mut out = zeroed(x.len());
     let stats: Vec<(f64, f64)> = p
         .planes_by_channel(&mut out)
         .into_par_iter()

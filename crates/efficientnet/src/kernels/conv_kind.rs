@@ -3,6 +3,8 @@
 use burn::tensor::Shape;
 use burn::tensor::ops::ConvOptions;
 
+use super::stem;
+
 /// Which kernels a convolution gets on flex: forward and backward of 1x1 and depthwise ones.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum ConvKind {
@@ -11,6 +13,10 @@ pub(super) enum ConvKind {
     /// One group per channel, `C_out == C_in`, no dilation: `depthwise::forward` and
     /// `depthwise_*_grad`.
     Depthwise,
+    /// One group, at most [`stem::MAX_INPUTS`] input channels, no dilation, not 1x1: the
+    /// stem on the image. `stem::forward` and `stem::weight_grad`; the input gradient (which
+    /// an image does not need) is Burn's.
+    Stem,
     /// Anything else: Burn's `conv2d_x_backward` / `conv2d_weight_backward`.
     General,
 }
@@ -26,9 +32,11 @@ impl ConvKind {
             && options.groups == 1;
         let depthwise =
             options.groups == x[1] && weight[0] == x[1] && weight[1] == 1 && options.groups > 1;
-        match (undilated, pointwise, depthwise) {
-            (true, true, _) => ConvKind::Pointwise,
-            (true, _, true) => ConvKind::Depthwise,
+        let stem = options.groups == 1 && x[1] <= stem::MAX_INPUTS && weight[1] == x[1];
+        match (undilated, pointwise, depthwise, stem) {
+            (true, true, _, _) => ConvKind::Pointwise,
+            (true, _, true, _) => ConvKind::Depthwise,
+            (true, _, _, true) => ConvKind::Stem,
             _ => ConvKind::General,
         }
     }

@@ -15,8 +15,10 @@
 use pulp::{Simd, WithSimd};
 use rayon::prelude::*;
 
+use super::buffer::zeroed;
 use super::depthwise_small::{self as small, MAX_PLANE};
-use super::runs::{copy, tap_dots, tap_sum, zero};
+use super::pitched::Pitched;
+use super::runs::{copy, tap_dots, tap_sum};
 use super::simd;
 use super::window::Window;
 
@@ -51,7 +53,7 @@ fn forward_planes(x: &[f32], weight: &[f32], g: Geometry) -> Vec<f32> {
     let [oh, ow] = g.window.output;
     let [kh, kw] = g.window.kernel;
     let pitched = Pitched::new(g.window);
-    let mut out = vec![0.0f32; g.batch * g.channels * oh * ow];
+    let mut out = zeroed(g.batch * g.channels * oh * ow);
     if oh * ow == 0 {
         return out;
     }
@@ -81,22 +83,37 @@ fn forward_planes(x: &[f32], weight: &[f32], g: Geometry) -> Vec<f32> {
 /// pitched `grad` (zero-extended on both sides) by the taps that read that phase
 /// ([`tap_sum`]), then the phases are read back into `dx`.
 pub(crate) fn x_grad(grad: &[f32], weight: &[f32], g: Geometry) -> Vec<f32> {
+    let [h, w] = g.window.input;
+    let mut out = zeroed(g.batch * g.channels * h * w);
+    x_grad_into(Some(grad), weight, g, &mut out);
+    out
+}
+
+/// [`x_grad`] written over `grad` itself, for a convolution whose output is as large as its
+/// input (stride 1): each plane (or image) is read before it is overwritten, and no output
+/// buffer is allocated.
+pub(crate) fn x_grad_in_place(grad: &mut [f32], weight: &[f32], g: Geometry) {
+    debug_assert_eq!(g.window.input, g.window.output);
+    x_grad_into(None, weight, g, grad);
+}
+
+/// [`x_grad`] into `out`, from `grad`, or from `out` itself where `None`.
+fn x_grad_into(grad: Option<&[f32]>, weight: &[f32], g: Geometry, out: &mut [f32]) {
     if g.window.input[0] * g.window.input[1] <= MAX_PLANE {
-        small::x_grad(grad, weight, g)
+        small::x_grad_into(grad, weight, g, out);
     } else {
-        x_grad_planes(grad, weight, g)
+        x_grad_planes(grad, weight, g, out);
     }
 }
 
-/// [`x_grad`] plane by plane.
-fn x_grad_planes(grad: &[f32], weight: &[f32], g: Geometry) -> Vec<f32> {
+/// [`x_grad_into`] plane by plane.
+fn x_grad_planes(grad: Option<&[f32]>, weight: &[f32], g: Geometry, out: &mut [f32]) {
     let [h, w] = g.window.input;
     let [oh, ow] = g.window.output;
     let [kh, kw] = g.window.kernel;
     let pitched = Pitched::new(g.window);
-    let mut out = vec![0.0f32; g.batch * g.channels * h * w];
     if h * w == 0 {
-        return out;
+        return;
     }
     out.par_chunks_mut(h * w).enumerate().for_each_init(
         Scratch::default,
@@ -106,14 +123,13 @@ fn x_grad_planes(grad: &[f32], weight: &[f32], g: Geometry) -> Vec<f32> {
                 pitched,
                 scratch,
                 job: Job::XGrad {
-                    grad: &grad[plane * oh * ow..][..oh * ow],
+                    grad: grad.map(|grad| &grad[plane * oh * ow..][..oh * ow]),
                     taps: &weight[channel * kh * kw..][..kh * kw],
                     gx,
                 },
             });
         },
     );
-    out
 }
 
 /// `dL/dweight`, `[C, 1, KH, KW]`, from `x` (`[N, C, H, W]`) and `grad` (`[N, C, OH, OW]`).
@@ -186,8 +202,9 @@ enum Job<'a> {
         offsets: &'a [usize],
         y: &'a mut [f32],
     },
+    /// `grad` `None`: read from `gx` before it is overwritten.
     XGrad {
-        grad: &'a [f32],
+        grad: Option<&'a [f32]>,
         taps: &'a [f32],
         gx: &'a mut [f32],
     },
@@ -231,6 +248,7 @@ impl WithSimd for Plane<'_> {
                 let [kh, kw] = p.window.kernel;
                 let lead = kh.saturating_sub(1) / sy * p.pitch + kw.saturating_sub(1) / sx;
                 let phase_len = p.rows * p.pitch;
+                let grad = grad.unwrap_or(gx);
                 p.rows_at(s, grad, lead, lead + phase_len, &mut scratch.rows);
                 scratch.phases.resize(p.len(), 0.0);
                 for phase in 0..sy * sx {
@@ -255,182 +273,6 @@ impl WithSimd for Plane<'_> {
                     5 => tap_dots::<S, 5>(s, gy, phases, offsets, gw),
                     _ => tap_dots::<S, 1>(s, gy, phases, offsets, gw),
                 }
-            }
-        }
-    }
-}
-
-/// The padded input of a strided convolution split into `sy * sx` phases, phase `(ry, rx)`
-/// holding padded positions `(sy * a + ry, sx * b + rx)` at `[a, b]`, with a row pitch `P =
-/// OW + (KW - 1) / sx` shared with the output rows. Tap `(ky, kx) = (sy * qy + ry, sx * qx +
-/// rx)` reads padded input `(sy * (oy + qy) + ry, sx * (ox + qx) + rx)` for output `(oy, ox)`,
-/// i.e. phase `(ry, rx)` at `[oy + qy, ox + qx]`: with the output rows laid out at the same
-/// pitch, the whole plane a tap touches is one contiguous run at offset `qy * P + qx`, and no
-/// run wraps into the next row (`ox + qx < P`). Phases have `A = OH + (KH - 1) / sy` rows;
-/// padded positions beyond them are read by no output.
-///
-/// The input gradient turns this around: phase position `i` receives `tap * grad[i - qy * P -
-/// qx]` from each tap of its phase, a gather from the pitched `grad` with zeros before and
-/// after it (the zeros between pitched rows keep rows from leaking into each other).
-#[derive(Clone, Copy, Debug)]
-struct Pitched {
-    window: Window,
-    /// `A`.
-    rows: usize,
-    /// `P`.
-    pitch: usize,
-}
-
-impl Pitched {
-    fn new(window: Window) -> Self {
-        let [sy, sx] = window.stride.map(|s| s.max(1));
-        let [kh, kw] = window.kernel;
-        let [oh, ow] = window.output;
-        Self {
-            window: Window {
-                stride: [sy, sx],
-                ..window
-            },
-            rows: oh + kh.saturating_sub(1) / sy,
-            pitch: ow + kw.saturating_sub(1) / sx,
-        }
-    }
-
-    /// Values in all phases.
-    fn len(&self) -> usize {
-        self.window.stride[0] * self.window.stride[1] * self.rows * self.pitch
-    }
-
-    /// Where tap `(ky, kx)`'s run starts in the phases.
-    #[inline(always)]
-    fn tap(&self, ky: usize, kx: usize) -> usize {
-        let [sy, sx] = self.window.stride;
-        let phase = (ky % sy) * sx + kx % sx;
-        (phase * self.rows + ky / sy) * self.pitch + kx / sx
-    }
-
-    /// The taps of phase `phase` and, for each, where its `grad` run starts in a pitched
-    /// `grad` preceded by `lead` zeros: `lead - (qy * P + qx)`.
-    #[inline(always)]
-    fn phase_taps(
-        &self,
-        phase: usize,
-        lead: usize,
-        weights: &[f32],
-        offsets: &mut Vec<usize>,
-        taps: &mut Vec<f32>,
-    ) {
-        let [sy, sx] = self.window.stride;
-        let [kh, kw] = self.window.kernel;
-        let (ry, rx) = (phase / sx, phase % sx);
-        offsets.clear();
-        taps.clear();
-        for ky in (ry..kh).step_by(sy) {
-            for kx in (rx..kw).step_by(sx) {
-                offsets.push(lead - (ky / sy * self.pitch + kx / sx));
-                taps.push(weights[ky * kw + kx]);
-            }
-        }
-    }
-
-    /// `buffer` = `lead` zeros, the output-sized `values` (`[OH, OW]`) at the pitch (zeros
-    /// between rows), zeros up to `len` values in all.
-    #[inline(always)]
-    fn rows_at<S: Simd>(
-        &self,
-        s: S,
-        values: &[f32],
-        lead: usize,
-        len: usize,
-        buffer: &mut Vec<f32>,
-    ) {
-        let ow = self.window.output[1];
-        buffer.resize(len, 0.0);
-        zero(s, buffer);
-        if ow == 0 {
-            return;
-        }
-        for (row, dst) in values
-            .chunks_exact(ow)
-            .zip(buffer[lead..].chunks_mut(self.pitch))
-        {
-            copy(s, &mut dst[..ow], row);
-        }
-    }
-
-    /// Where padded row `r` and padded column `c` are in the phases, if inside them.
-    #[inline(always)]
-    fn at(&self, r: usize, c: usize) -> Option<usize> {
-        let [sy, sx] = self.window.stride;
-        let (a, b) = (r / sy, c / sx);
-        if a < self.rows && b < self.pitch {
-            Some((((r % sy) * sx + c % sx) * self.rows + a) * self.pitch + b)
-        } else {
-            None
-        }
-    }
-
-    /// `plane` (`[H, W]`) split into `phases`, zero where padding.
-    #[inline(always)]
-    fn split<S: Simd>(&self, s: S, plane: &[f32], phases: &mut Vec<f32>) {
-        phases.resize(self.len(), 0.0);
-        zero(s, phases);
-        self.each_run(
-            #[inline(always)]
-            |y, first, start, count| {
-                let row = &plane[y * self.window.input[1]..][first..];
-                let dst = &mut phases[start..][..count];
-                if self.window.stride[1] == 1 {
-                    copy(s, dst, &row[..count]);
-                } else {
-                    for (d, &v) in dst
-                        .iter_mut()
-                        .zip(row.iter().step_by(self.window.stride[1]))
-                    {
-                        *d = v;
-                    }
-                }
-            },
-        );
-    }
-
-    /// `plane` (`[H, W]`) read back from `phases`.
-    #[inline(always)]
-    fn read_into<S: Simd>(&self, s: S, phases: &[f32], plane: &mut [f32]) {
-        zero(s, plane);
-        self.each_run(
-            #[inline(always)]
-            |y, first, start, count| {
-                let row = &mut plane[y * self.window.input[1]..][first..];
-                let src = &phases[start..][..count];
-                if self.window.stride[1] == 1 {
-                    copy(s, &mut row[..count], src);
-                } else {
-                    for (d, &v) in row.iter_mut().step_by(self.window.stride[1]).zip(src) {
-                        *d = v;
-                    }
-                }
-            },
-        );
-    }
-
-    /// `f(y, first, start, count)` for every run of input row `y` the phases hold: columns
-    /// `first, first + sx, ...` (`count` of them) are phase values `start..start + count`.
-    #[inline(always)]
-    fn each_run(&self, mut f: impl FnMut(usize, usize, usize, usize)) {
-        let [h, w] = self.window.input;
-        let [py, px] = self.window.padding;
-        let sx = self.window.stride[1];
-        for y in 0..h {
-            for rx in 0..sx {
-                // Columns x with (x + px) % sx == rx: x = first, first + sx, ...
-                let first = (rx + sx - px % sx) % sx;
-                let Some(start) = self.at(y + py, first + px) else {
-                    continue;
-                };
-                let count = w.saturating_sub(first).div_ceil(sx);
-                let count = count.min(self.pitch - (first + px) / sx);
-                f(y, first, start, count);
             }
         }
     }
@@ -543,10 +385,20 @@ pub(super) mod tests {
                     close(&forward_planes(&x, &weight, g), &want_y),
                     "forward {g:?}"
                 );
-                assert!(
-                    close(&x_grad_planes(&grad, &weight, g), &want_x),
-                    "x grad {g:?}"
-                );
+                // Into a fresh buffer, and (stride 1) over the gradient itself.
+                type XGrad = fn(Option<&[f32]>, &[f32], Geometry, &mut [f32]);
+                let ways: [(&str, XGrad); 2] =
+                    [("planes", x_grad_planes), ("small", small::x_grad_into)];
+                for (way, x_grad) in ways {
+                    let mut gx = vec![f32::NAN; x.len()];
+                    x_grad(Some(&grad), &weight, g, &mut gx);
+                    assert!(close(&gx, &want_x), "{way} x grad {g:?}");
+                    if input == output {
+                        let mut gx = grad.clone();
+                        x_grad(None, &weight, g, &mut gx);
+                        assert!(close(&gx, &want_x), "{way} x grad in place {g:?}");
+                    }
+                }
                 assert!(
                     close(&weight_grad_planes(&x, &grad, g), &want_w),
                     "weight grad {g:?}"
@@ -555,10 +407,7 @@ pub(super) mod tests {
                     close(&small::forward(&x, &weight, g), &want_y),
                     "small forward {g:?}"
                 );
-                assert!(
-                    close(&small::x_grad(&grad, &weight, g), &want_x),
-                    "small x grad {g:?}"
-                );
+                assert!(close(&x_grad(&grad, &weight, g), &want_x), "x grad {g:?}");
                 let small_w = small::weight_grad(&x, &grad, g);
                 assert!(close(&small_w, &want_w), "small weight grad {g:?}");
                 assert!(close(&forward(&x, &weight, g), &want_y), "forward {g:?}");

@@ -18,6 +18,7 @@
 use pulp::{Simd, WithSimd};
 use rayon::prelude::*;
 
+use super::buffer::zeroed;
 use super::depthwise::Geometry;
 use super::runs::zero;
 use super::simd;
@@ -36,7 +37,7 @@ const BLOCK: usize = 4;
 pub(super) fn forward(x: &[f32], weight: &[f32], g: Geometry) -> Vec<f32> {
     let [oh, ow] = g.window.output;
     let plane = g.window.input[0] * g.window.input[1];
-    let mut out = vec![0.0f32; g.batch * g.channels * oh * ow];
+    let mut out = zeroed(g.batch * g.channels * oh * ow);
     if out.is_empty() {
         return out;
     }
@@ -57,15 +58,16 @@ pub(super) fn forward(x: &[f32], weight: &[f32], g: Geometry) -> Vec<f32> {
     out
 }
 
-/// [`super::depthwise::x_grad`] for planes of at most [`MAX_PLANE`] values.
-pub(super) fn x_grad(grad: &[f32], weight: &[f32], g: Geometry) -> Vec<f32> {
+/// `super::depthwise::x_grad_into` for planes of at most [`MAX_PLANE`] values: into `out`,
+/// from `grad`, or from `out` itself where `None` (each image read before it is overwritten).
+pub(super) fn x_grad_into(grad: Option<&[f32]>, weight: &[f32], g: Geometry, out: &mut [f32]) {
     let [h, w] = g.window.input;
     let [oh, ow] = g.window.output;
-    let mut out = vec![0.0f32; g.batch * g.channels * h * w];
     if out.is_empty() || oh * ow == 0 {
-        return out;
+        return;
     }
     let taps = taps_last(weight, g);
+    let image = g.channels * oh * ow;
     out.par_chunks_mut(g.channels * h * w)
         .enumerate()
         .for_each_init(Scratch::default, |scratch, (n, gx)| {
@@ -74,12 +76,11 @@ pub(super) fn x_grad(grad: &[f32], weight: &[f32], g: Geometry) -> Vec<f32> {
                 taps: &taps,
                 scratch,
                 job: Job::XGrad {
-                    grad: &grad[n * g.channels * oh * ow..][..g.channels * oh * ow],
+                    grad: grad.map(|grad| &grad[n * image..][..image]),
                     gx,
                 },
             });
         });
-    out
 }
 
 /// [`super::depthwise::weight_grad`] for planes of at most [`MAX_PLANE`] values.
@@ -182,8 +183,9 @@ enum Job<'a> {
         x: &'a [f32],
         y: &'a mut [f32],
     },
+    /// `grad` `None`: read from `gx` before it is overwritten.
     XGrad {
-        grad: &'a [f32],
+        grad: Option<&'a [f32]>,
         gx: &'a mut [f32],
     },
     /// Adds this image's share into `sums` (`[KH * KW, C']`).
@@ -254,6 +256,7 @@ impl WithSimd for Image<'_> {
                     cols: ow.max(reach[1]) + margin[1],
                     cp,
                 };
+                let grad = grad.unwrap_or(gx);
                 to_grid(s, grad, g.channels, [oh, ow], margin, grads, &mut scratch.a);
                 let inputs = Grid {
                     rows: h,

@@ -13,6 +13,7 @@ use rayon::prelude::*;
 use super::batch_norm::{self, BatchNormAct, Planes};
 use super::conv_kind::ConvKind;
 use super::depthwise::{self, Geometry};
+use super::stem::{self, Dense};
 use super::window::Window;
 use super::{composed, gate, math, pointwise, simd};
 
@@ -62,6 +63,18 @@ pub(crate) trait FlexKernels: Backend {
     /// `dL/dweight` of a depthwise convolution. Shapes as in
     /// [`depthwise_x_grad`](FlexKernels::depthwise_x_grad); returns `[C, 1, KH, KW]`.
     fn depthwise_weight_grad(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        grad: FloatTensor<Self>,
+        options: ConvOptions<2>,
+    ) -> FloatTensor<Self> {
+        Self::conv2d_weight_backward(x, weight, grad, options)
+    }
+
+    /// `dL/dweight` of a dense convolution of few input channels (`ConvKind::Stem`). Shapes:
+    /// `x` `[N, C_in, H, W]`, `weight` `[C_out, C_in, KH, KW]`, `grad` `[N, C_out, OH, OW]`;
+    /// returns the weight's shape.
+    fn stem_weight_grad(
         x: FloatTensor<Self>,
         weight: FloatTensor<Self>,
         grad: FloatTensor<Self>,
@@ -199,15 +212,26 @@ fn geometry(x: &Shape, weight: &Shape, grad: &Shape, options: &ConvOptions<2>) -
     }
 }
 
-/// The output shape of a depthwise convolution (no dilation) of `x` by `weight`; `None` where
-/// the kernel is larger than the padded input (left to Burn's checks).
-fn depthwise_output(x: &Shape, weight: &Shape, options: &ConvOptions<2>) -> Option<Shape> {
+/// The [`Dense`] geometry of a convolution of `x` by `weight` with output (or its gradient)
+/// `grad`.
+fn dense(x: &Shape, weight: &Shape, grad: &Shape, options: &ConvOptions<2>) -> Dense {
+    Dense {
+        batch: x[0],
+        inputs: x[1],
+        outputs: weight[0],
+        window: geometry(x, weight, grad, options).window,
+    }
+}
+
+/// The output shape of an undilated convolution of `x` by `weight`; `None` where the kernel is
+/// larger than the padded input (left to Burn's checks).
+fn conv_output(x: &Shape, weight: &Shape, options: &ConvOptions<2>) -> Option<Shape> {
     let side = |axis: usize| {
         let (begin, end) = options.padding[axis];
         let room = (x[2 + axis] + begin + end).checked_sub(weight[2 + axis])?;
         Some(room / options.stride[axis] + 1)
     };
-    Some(Shape::new([x[0], x[1], side(0)?, side(1)?]))
+    Some(Shape::new([x[0], weight[0], side(0)?, side(1)?]))
 }
 
 /// Whether all tensors are `f32` (the dtype of the hand-written loops).
@@ -268,8 +292,7 @@ impl FlexKernels for Flex {
                 tensor(y, [n, c_out, h, w])
             }
             ConvKind::Depthwise => {
-                let Some(out_shape) = depthwise_output(&x.shape(), &weight.shape(), &options)
-                else {
+                let Some(out_shape) = conv_output(&x.shape(), &weight.shape(), &options) else {
                     return Self::conv2d(x, weight, None, options);
                 };
                 let g = geometry(&x.shape(), &weight.shape(), &out_shape, &options);
@@ -279,7 +302,15 @@ impl FlexKernels for Flex {
                     out_shape,
                 )
             }
-            _ => Self::conv2d(x, weight, None, options),
+            ConvKind::Stem => {
+                let Some(out_shape) = conv_output(&x.shape(), &weight.shape(), &options) else {
+                    return Self::conv2d(x, weight, None, options);
+                };
+                let g = dense(&x.shape(), &weight.shape(), &out_shape, &options);
+                let (x, weight) = (contiguous(x), contiguous(weight));
+                tensor(stem::forward(values(&x), values(&weight), g), out_shape)
+            }
+            ConvKind::General => Self::conv2d(x, weight, None, options),
         }
     }
 
@@ -441,6 +472,12 @@ impl FlexKernels for Flex {
         }
         let g = geometry(&x.shape(), &weight.shape(), &grad.shape(), &options);
         let (weight, grad) = (contiguous(weight), contiguous(grad));
+        if grad.shape() == x.shape() {
+            // Stride 1: the gradient's buffer takes the result.
+            return in_place(grad, |grad| {
+                depthwise::x_grad_in_place(grad, values(&weight), g);
+            });
+        }
         let out = depthwise::x_grad(values(&grad), values(&weight), g);
         tensor(out, x.shape())
     }
@@ -458,6 +495,23 @@ impl FlexKernels for Flex {
         let (x, grad) = (contiguous(x), contiguous(grad));
         let out = depthwise::weight_grad(values(&x), values(&grad), g);
         tensor(out, weight.shape())
+    }
+
+    fn stem_weight_grad(
+        x: FlexTensor,
+        weight: FlexTensor,
+        grad: FlexTensor,
+        options: ConvOptions<2>,
+    ) -> FlexTensor {
+        if !all_f32(&[&x, &weight, &grad]) {
+            return Self::conv2d_weight_backward(x, weight, grad, options);
+        }
+        let g = dense(&x.shape(), &weight.shape(), &grad.shape(), &options);
+        let (x, grad) = (contiguous(x), contiguous(grad));
+        tensor(
+            stem::weight_grad(values(&x), values(&grad), g),
+            weight.shape(),
+        )
     }
 
     fn silu(x: FlexTensor) -> FlexTensor {

@@ -9,12 +9,13 @@
 use rayon::prelude::*;
 
 use super::batch_norm::Planes;
+use super::buffer::zeroed;
 use super::simd;
 
 /// `x * gate[plane]` for every plane. Shapes: `x` `[N, C, H, W]`, `gate` `[N, C]`; returns
 /// `[N, C, H, W]`.
 pub(crate) fn forward(x: &[f32], gate: &[f32], p: Planes) -> Vec<f32> {
-    let mut out = vec![0.0f32; x.len()];
+    let mut out = zeroed(x.len());
     let plane = p.plane.max(1);
     out.par_chunks_mut(plane)
         .zip(x.par_chunks(plane))
@@ -84,7 +85,7 @@ pub(crate) fn plane_means(x: &[f32], p: Planes) -> Vec<f32> {
 /// The backward of [`plane_means`]: every plane filled with its `grad / (H * W)`. Shapes:
 /// `grad` `[N, C]`; returns `[N, C, H, W]`.
 pub(crate) fn spread(grad: &[f32], p: Planes) -> Vec<f32> {
-    let mut out = vec![0.0f32; grad.len() * p.plane];
+    let mut out = zeroed(grad.len() * p.plane);
     if p.plane == 0 {
         return out;
     }

@@ -33,6 +33,8 @@ mod autodiff;
 #[cfg(feature = "flex")]
 mod batch_norm;
 #[cfg(feature = "flex")]
+mod buffer;
+#[cfg(feature = "flex")]
 mod composed;
 #[cfg(feature = "flex")]
 mod conv_kind;
@@ -54,6 +56,8 @@ mod microkernel;
 mod on_flex;
 pub(crate) mod padding;
 #[cfg(feature = "flex")]
+mod pitched;
+#[cfg(feature = "flex")]
 mod pointwise;
 mod precision;
 #[cfg(feature = "flex")]
@@ -62,6 +66,8 @@ mod running_stats;
 mod runs;
 #[cfg(feature = "flex")]
 mod simd;
+#[cfg(feature = "flex")]
+mod stem;
 #[cfg(feature = "flex")]
 mod window;
 

@@ -5,6 +5,7 @@
 
 use rayon::prelude::*;
 
+use super::buffer::zeroed;
 use super::microkernel::{ROWS, matmul, matmul_add};
 
 /// Output rows per rayon task at most (a multiple of the kernel's row block).
@@ -19,7 +20,7 @@ const TILE_ROWS: usize = 8 * ROWS;
 /// * `b`: `[N, K, P]` (`P = H * W`)
 /// * returns `[N, M, P]`
 pub(super) fn per_image(a: &[f32], b: &[f32], [n, m, k, p]: [usize; 4]) -> Vec<f32> {
-    let mut out = vec![0.0f32; n * m * p];
+    let mut out = zeroed(n * m * p);
     if p == 0 || m == 0 || k == 0 {
         return out;
     }
