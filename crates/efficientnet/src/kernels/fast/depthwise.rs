@@ -35,31 +35,38 @@ pub(super) fn depthwise(
         .div_ceil(4 * rayon::current_num_threads())
         .clamp(1, MAX_ROWS_PER_TASK);
     let mut sums = vec![0.0f32; batch * c];
-    for (n, sums) in sums.chunks_exact_mut(c).enumerate() {
-        let x = &x[n * h * w * c..][..h * w * c];
-        let out = &mut out[n * oh * ow * c..][..oh * ow * c];
-        let partial: Vec<Vec<f32>> = out
-            .par_chunks_mut(rows_per_task * ow * c)
-            .enumerate()
-            .map(|(task, rows)| {
-                let mut partial = vec![0.0f32; c];
-                let kernel = Rows {
-                    x,
-                    taps,
-                    bias,
-                    window,
-                    first_row: task * rows_per_task,
-                    out: rows,
-                    sums: &mut partial,
-                };
-                with_activation(act, kernel);
-                partial
-            })
-            .collect();
-        for partial in partial {
-            sums.iter_mut().zip(&partial).for_each(|(s, p)| *s += p);
-        }
+    if oh * ow * c == 0 {
+        return sums;
     }
+    // Every image at once (rayon nests the row tasks), not one image after another: at 7x7
+    // an image is a few small tasks, and waiting for each image left the cores idle.
+    out.par_chunks_mut(oh * ow * c)
+        .zip(sums.par_chunks_mut(c))
+        .enumerate()
+        .for_each(|(n, (out, sums))| {
+            let x = &x[n * h * w * c..][..h * w * c];
+            let partial: Vec<Vec<f32>> = out
+                .par_chunks_mut(rows_per_task * ow * c)
+                .enumerate()
+                .map(|(task, rows)| {
+                    let mut partial = vec![0.0f32; c];
+                    let kernel = Rows {
+                        x,
+                        taps,
+                        bias,
+                        window,
+                        first_row: task * rows_per_task,
+                        out: rows,
+                        sums: &mut partial,
+                    };
+                    with_activation(act, kernel);
+                    partial
+                })
+                .collect();
+            for partial in partial {
+                sums.iter_mut().zip(&partial).for_each(|(s, p)| *s += p);
+            }
+        });
     sums
 }
 
