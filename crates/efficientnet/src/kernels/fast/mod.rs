@@ -28,13 +28,12 @@ mod gemm;
 pub mod profile;
 mod se;
 
-use std::borrow::Cow;
-
 use burn::backend::flex::FlexTensor;
 use burn::backend::{BackendTensor, DispatchTensorKind};
 use burn::nn::Linear;
 use burn::nn::conv::Conv2d;
 use burn::tensor::{DType, Tensor, TensorData};
+use rayon::prelude::*;
 
 use crate::blocks::{Block, ConvBnAct, FusedMbConv, MbConv};
 use crate::model::EfficientNet;
@@ -214,36 +213,38 @@ fn project(
     let (weight, bias) = weight_and_bias(&layer.conv)?;
     let mut out = Activations::output(x.batch, x.size, bias.len());
     let (c_out, c_mid) = (bias.len(), x.channels());
-    // Row ranges with their weight: all rows with the layer's, or one sample each with its gate
-    // folded in.
     let weight = values(&weight); // [C_mid, C_out]
-    let parts: Vec<(std::ops::Range<usize>, Cow<'_, [f32]>)> = match gates {
-        None => vec![(0..x.rows(), Cow::Borrowed(weight))],
-        Some(gates) => {
-            let pixels = x.size[0] * x.size[1];
-            (gates.chunks_exact(c_mid).enumerate())
-                .map(|(n, gate)| {
-                    let w = se::folded(weight, gate);
-                    (n * pixels..(n + 1) * pixels, Cow::Owned(w))
-                })
-                .collect()
-        }
-    };
-    let dst = out.values_mut();
-    for (rows, w) in parts {
-        let first = rows.start;
+    // Rows `first..first + rows` times `w`, then bias (+ residual), into `dst`.
+    let rows_times = |first: usize, rows: usize, w: &[f32], dst: &mut [f32]| {
         product_into(
-            rows.len(),
+            rows,
             |r| rows_of(x.values(), c_mid, first + r.start..first + r.end),
-            &w,
+            w,
             c_mid,
-            &mut dst[first * c_out..rows.end * c_out],
+            dst,
             |r, dst| {
                 let residual =
                     residual.map(|res| &res.values()[(first + r.start) * c_out..][..dst.len()]);
                 epilogue::bias_residual(dst, &bias, residual)
             },
         );
+    };
+    let rows = x.rows();
+    let dst = &mut out.values_mut()[..rows * c_out];
+    match gates {
+        None => rows_times(0, rows, weight, dst),
+        // One sample at a time, each with its gate folded into the weight; every sample at
+        // once (rayon nests the row tiles), since at 14x14 a sample is only a few tiles.
+        Some(gates) => {
+            let pixels = x.size[0] * x.size[1];
+            dst.par_chunks_mut(pixels * c_out)
+                .zip(gates.par_chunks_exact(c_mid))
+                .enumerate()
+                .for_each(|(n, (dst, gate))| {
+                    let w = se::folded(weight, gate);
+                    rows_times(n * pixels, pixels, &w, dst);
+                });
+        }
     }
     Some(out)
 }
