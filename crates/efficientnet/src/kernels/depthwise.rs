@@ -18,7 +18,7 @@ use rayon::prelude::*;
 use super::buffer::zeroed;
 use super::depthwise_small::{self as small, MAX_PLANE};
 use super::pitched::Pitched;
-use super::runs::{copy, tap_dots, tap_sum};
+use super::runs::{copy, kernel_row_dots, tap_sum};
 use super::simd;
 use super::window::Window;
 
@@ -136,7 +136,7 @@ fn x_grad_planes(grad: Option<&[f32]>, weight: &[f32], g: Geometry, out: &mut [f
 ///
 /// Per plane, the padded input is split into [`Pitched`] phases once; each tap's gradient is
 /// then the dot product of the pitched `grad` with the phase run that tap read, a row of taps
-/// per pass ([`tap_dots`]).
+/// per pass ([`kernel_row_dots`]).
 pub(crate) fn weight_grad(x: &[f32], grad: &[f32], g: Geometry) -> Vec<f32> {
     if g.window.input[0] * g.window.input[1] <= MAX_PLANE {
         small::weight_grad(x, grad, g)
@@ -268,11 +268,7 @@ impl WithSimd for Plane<'_> {
                 p.rows_at(s, grad, 0, len, &mut scratch.rows);
                 p.split(s, x, &mut scratch.phases);
                 let (gy, phases) = (&scratch.rows[..len], &scratch.phases);
-                match p.window.kernel[1] {
-                    3 => tap_dots::<S, 3>(s, gy, phases, offsets, gw),
-                    5 => tap_dots::<S, 5>(s, gy, phases, offsets, gw),
-                    _ => tap_dots::<S, 1>(s, gy, phases, offsets, gw),
-                }
+                kernel_row_dots(s, p.window.kernel[1], gy, phases, offsets, gw)
             }
         }
     }

@@ -61,7 +61,7 @@ pub(super) fn tap_sum<S: Simd>(
 /// * `offsets`, `out`: `[T]`, same length
 /// * `src`: at least `max(offsets) + a.len()` values
 #[inline(always)]
-pub(super) fn tap_dots<S: Simd, const G: usize>(
+fn tap_dots<S: Simd, const G: usize>(
     s: S,
     a: &[f32],
     src: &[f32],
@@ -76,6 +76,24 @@ pub(super) fn tap_dots<S: Simd, const G: usize>(
     let first = offsets.len() - rest;
     for t in first..offsets.len() {
         group_dots::<S, 1>(s, a, src, &offsets[t..][..1], &mut out[t..][..1]);
+    }
+}
+
+/// [`tap_dots`] one row of a kernel `kw` wide per pass (`offsets` row-major over the kernel):
+/// 3 and 5 unrolled, any other width one tap per pass.
+#[inline(always)]
+pub(super) fn kernel_row_dots<S: Simd>(
+    s: S,
+    kw: usize,
+    a: &[f32],
+    src: &[f32],
+    offsets: &[usize],
+    out: &mut [f32],
+) {
+    match kw {
+        3 => tap_dots::<S, 3>(s, a, src, offsets, out),
+        5 => tap_dots::<S, 5>(s, a, src, offsets, out),
+        _ => tap_dots::<S, 1>(s, a, src, offsets, out),
     }
 }
 

@@ -3,7 +3,7 @@
 //! vector width. Each input channel's padded plane is split into [`Pitched`] phases once per
 //! image; then every output plane is one register-blocked sum of `C_in * KH * KW` shifted runs
 //! ([`tap_sum`]) and every weight's gradient one dot product of the pitched output gradient
-//! with such a run ([`tap_dots`]).
+//! with such a run ([`kernel_row_dots`]).
 //!
 //! Burn's general convolution unfolds the image (im2col) for a matrix product whose inner
 //! dimension is only 27, and computes the weight gradient on the calling thread.
@@ -13,7 +13,7 @@ use rayon::prelude::*;
 
 use super::buffer::zeroed;
 use super::pitched::Pitched;
-use super::runs::{copy, tap_dots, tap_sum};
+use super::runs::{copy, kernel_row_dots, tap_sum};
 use super::simd;
 use super::window::Window;
 
@@ -198,11 +198,7 @@ impl WithSimd for Image<'_> {
                     let gy = &grad[o * oh * ow..][..oh * ow];
                     p.rows_at(s, gy, 0, rows_len, &mut scratch.rows);
                     let (gy, phases) = (&scratch.rows[..rows_len], &scratch.phases);
-                    match g.window.kernel[1] {
-                        3 => tap_dots::<S, 3>(s, gy, phases, offsets, gw),
-                        5 => tap_dots::<S, 5>(s, gy, phases, offsets, gw),
-                        _ => tap_dots::<S, 1>(s, gy, phases, offsets, gw),
-                    }
+                    kernel_row_dots(s, g.window.kernel[1], gy, phases, offsets, gw)
                 }
             }
         }
