@@ -15,8 +15,13 @@
 //!   defaults run one convolution per channel (depthwise weight gradient) or a convolution with
 //!   the whole feature map as its kernel (1x1 weight gradient). A 1x1 convolution's forward
 //!   and gradients run this crate's matrix-product kernel per image (`pointwise`), a depthwise
-//!   one's forward and gradients this crate's plane kernels (`depthwise`); other forwards are
-//!   Burn's.
+//!   one's forward and gradients this crate's plane kernels (`depthwise`, channels-last per
+//!   image for small planes: `depthwise_small`), a dense one of at most four input channels
+//!   (the stem) its forward and weight gradient in `stem`; other convolutions are Burn's. On
+//!   any backend, a 1x1 convolution on 1x1 planes (squeeze-excitation's) is a matrix product.
+//! * [`plane_mean`]: squeeze-excitation's squeeze; on flex one pass per plane, and a backward
+//!   that fills each plane once where Burn's `mean_dim` builds a full-size tensor of ones.
+//! * [`channel_scale`]: squeeze-excitation's gate, forward and both gradients in one pass each.
 //! * [`batch_norm_activation`] (and [`batch_norm`](fn@batch_norm) without an activation): in
 //!   training mode on flex, statistics, normalisation and the activation after it as direct
 //!   loops, one task per channel, with a fused backward, where Burn's composition copies the
