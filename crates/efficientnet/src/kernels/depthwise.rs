@@ -300,14 +300,10 @@ pub(super) mod tests {
                         let gy = grad[out];
                         for ky in 0..kh {
                             for kx in 0..kw {
-                                let iy = (oy * g.window.stride[0] + ky) as isize
-                                    - g.window.padding[0] as isize;
-                                let ix = (ox * g.window.stride[1] + kx) as isize
-                                    - g.window.padding[1] as isize;
-                                if iy < 0 || ix < 0 || iy >= h as isize || ix >= w as isize {
+                                let Some([iy, ix]) = read_at(&g.window, [oy, ox], [ky, kx]) else {
                                     continue;
-                                }
-                                let xi = ((n * g.channels + c) * h + iy as usize) * w + ix as usize;
+                                };
+                                let xi = ((n * g.channels + c) * h + iy) * w + ix;
                                 gx[xi] += gy * weight[(c * kh + ky) * kw + kx];
                                 gw[(c * kh + ky) * kw + kx] += gy * x[xi];
                                 y[out] += x[xi] * weight[(c * kh + ky) * kw + kx];
@@ -318,6 +314,26 @@ pub(super) mod tests {
             }
         }
         (gx, gw, y)
+    }
+
+    /// The input position `[iy, ix]` that output `[oy, ox]` reads through tap `[ky, kx]`, by
+    /// the definition; `None` where that is padding.
+    pub(in crate::kernels) fn read_at(
+        window: &Window,
+        [oy, ox]: [usize; 2],
+        [ky, kx]: [usize; 2],
+    ) -> Option<[usize; 2]> {
+        let iy = (oy * window.stride[0] + ky).checked_sub(window.padding[0])?;
+        let ix = (ox * window.stride[1] + kx).checked_sub(window.padding[1])?;
+        (iy < window.input[0] && ix < window.input[1]).then_some([iy, ix])
+    }
+
+    /// Whether `a` is `b` to 1e-4, relative to `|b|` where that is above 1.
+    pub(in crate::kernels) fn close(a: &[f32], b: &[f32]) -> bool {
+        a.len() == b.len()
+            && a.iter()
+                .zip(b)
+                .all(|(a, b)| (a - b).abs() < 1e-4 * b.abs().max(1.0))
     }
 
     /// `len` deterministic values in `[-1, 1)`, varied by `seed`.
@@ -369,13 +385,6 @@ pub(super) mod tests {
                 let weight = values(channels * kernel[0] * kernel[1], 2);
                 let grad = values(2 * channels * output[0] * output[1], 3);
                 let (want_x, want_w, want_y) = reference(&x, &weight, &grad, g);
-                let close = |a: &[f32], b: &[f32]| {
-                    let worst = a
-                        .iter()
-                        .zip(b)
-                        .map(|(a, b)| (a - b).abs() / b.abs().max(1.0));
-                    worst.fold(0.0f32, f32::max) < 1e-4
-                };
                 // Both ways, whatever the plane's size.
                 assert!(
                     close(&forward_planes(&x, &weight, g), &want_y),

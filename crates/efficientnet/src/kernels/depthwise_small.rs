@@ -47,9 +47,9 @@ pub(super) fn forward(x: &[f32], weight: &[f32], g: Geometry) -> Vec<f32> {
         .for_each_init(Scratch::default, |scratch, (n, y)| {
             simd::dispatch_simd(Image {
                 g,
-                taps: &taps,
                 scratch,
                 job: Job::Forward {
+                    taps: &taps,
                     x: &x[n * g.channels * plane..][..g.channels * plane],
                     y,
                 },
@@ -73,9 +73,9 @@ pub(super) fn x_grad_into(grad: Option<&[f32]>, weight: &[f32], g: Geometry, out
         .for_each_init(Scratch::default, |scratch, (n, gx)| {
             simd::dispatch_simd(Image {
                 g,
-                taps: &taps,
                 scratch,
                 job: Job::XGrad {
+                    taps: &taps,
                     grad: grad.map(|grad| &grad[n * image..][..image]),
                     gx,
                 },
@@ -101,7 +101,6 @@ pub(super) fn weight_grad(x: &[f32], grad: &[f32], g: Geometry) -> Vec<f32> {
             |(mut scratch, mut sums), n| {
                 simd::dispatch_simd(Image {
                     g,
-                    taps: &[],
                     scratch: &mut scratch,
                     job: Job::WeightGrad {
                         x: &x[n * input..][..input],
@@ -171,21 +170,22 @@ impl Grid {
 /// One image's share of a kernel, run at the width of `S`.
 struct Image<'a> {
     g: Geometry,
-    /// `[KH * KW, C']` (empty for the weight gradient).
-    taps: &'a [f32],
     scratch: &'a mut Scratch,
     job: Job<'a>,
 }
 
-/// What an [`Image`] computes, on its `[C, H, W]` input `x`, `[C, OH, OW]` output or `grad`.
+/// What an [`Image`] computes, on its `[C, H, W]` input `x`, `[C, OH, OW]` output or `grad`,
+/// with the weight's `taps` channels-last (`[KH * KW, C']`, [`taps_last`]).
 enum Job<'a> {
     Forward {
         x: &'a [f32],
+        taps: &'a [f32],
         y: &'a mut [f32],
     },
     /// `grad` `None`: read from `gx` before it is overwritten.
     XGrad {
         grad: Option<&'a [f32]>,
+        taps: &'a [f32],
         gx: &'a mut [f32],
     },
     /// Adds this image's share into `sums` (`[KH * KW, C']`).
@@ -201,12 +201,7 @@ impl WithSimd for Image<'_> {
 
     #[inline(always)]
     fn with_simd<S: Simd>(self, s: S) {
-        let Image {
-            g,
-            taps,
-            scratch,
-            job,
-        } = self;
+        let Image { g, scratch, job } = self;
         let win = g.window;
         let ([h, w], [oh, ow], [kh, kw]) = (win.input, win.output, win.kernel);
         let [sy, sx] = [win.stride[0].max(1), win.stride[1].max(1)];
@@ -223,7 +218,7 @@ impl WithSimd for Image<'_> {
             cp,
         };
         match job {
-            Job::Forward { x, y } => {
+            Job::Forward { x, taps, y } => {
                 to_grid(
                     s,
                     x,
@@ -247,7 +242,7 @@ impl WithSimd for Image<'_> {
                 }
                 from_grid(&scratch.b, outputs, g.channels, y);
             }
-            Job::XGrad { grad, gx } => {
+            Job::XGrad { grad, taps, gx } => {
                 let [py, px] = win.padding;
                 let margin = [(kh - 1) / sy, (kw - 1) / sx];
                 let reach = [(py + h - 1) / sy + 1, (px + w - 1) / sx + 1];
@@ -337,14 +332,9 @@ fn phase_pairs(g: Geometry, grads: Grid) -> Vec<PhaseTaps> {
                 kh.saturating_sub(ry + 1) / sy,
                 kw.saturating_sub(rx + 1) / sx,
             ];
-            let mut pairs = Vec::new();
-            for ky in (ry..kh).step_by(sy) {
-                for kx in (rx..kw).step_by(sx) {
-                    let (my, mx) = ((ky - ry) / sy, (kx - rx) / sx);
-                    let read = grads.at(reach[0] - my, reach[1] - mx);
-                    pairs.push(((ky * kw + kx) * grads.cp, read));
-                }
-            }
+            let pairs = (g.window.phase_taps([ry, rx]))
+                .map(|(t, [my, mx])| (t * grads.cp, grads.at(reach[0] - my, reach[1] - mx)))
+                .collect();
             phases.push((reach, pairs));
         }
     }

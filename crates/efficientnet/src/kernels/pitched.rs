@@ -66,16 +66,12 @@ impl Pitched {
         offsets: &mut Vec<usize>,
         taps: &mut Vec<f32>,
     ) {
-        let [sy, sx] = self.window.stride;
-        let [kh, kw] = self.window.kernel;
-        let (ry, rx) = (phase / sx, phase % sx);
+        let sx = self.window.stride[1];
         offsets.clear();
         taps.clear();
-        for ky in (ry..kh).step_by(sy) {
-            for kx in (rx..kw).step_by(sx) {
-                offsets.push(lead - (ky / sy * self.pitch + kx / sx));
-                taps.push(weights[ky * kw + kx]);
-            }
+        for (t, [qy, qx]) in self.window.phase_taps([phase / sx, phase % sx]) {
+            offsets.push(lead - (qy * self.pitch + qx));
+            taps.push(weights[t]);
         }
     }
 

@@ -207,7 +207,7 @@ impl WithSimd for Image<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::depthwise::tests::values;
+    use super::super::depthwise::tests::{close, read_at, values};
     use super::*;
 
     /// `(y, dweight)` by the definition.
@@ -225,15 +225,11 @@ mod tests {
                         for c in 0..g.inputs {
                             for ky in 0..kh {
                                 for kx in 0..kw {
-                                    let iy = (oy * g.window.stride[0] + ky) as isize
-                                        - g.window.padding[0] as isize;
-                                    let ix = (ox * g.window.stride[1] + kx) as isize
-                                        - g.window.padding[1] as isize;
-                                    if iy < 0 || ix < 0 || iy >= h as isize || ix >= w as isize {
+                                    let Some([iy, ix]) = read_at(&g.window, [oy, ox], [ky, kx])
+                                    else {
                                         continue;
-                                    }
-                                    let xi =
-                                        ((n * g.inputs + c) * h + iy as usize) * w + ix as usize;
+                                    };
+                                    let xi = ((n * g.inputs + c) * h + iy) * w + ix;
                                     let wi = ((o * g.inputs + c) * kh + ky) * kw + kx;
                                     y[out] += x[xi] * weight[wi];
                                     gw[wi] += grad[out] * x[xi];
@@ -274,12 +270,6 @@ mod tests {
             let weight = values(5 * inputs * kernel[0] * kernel[1], 2);
             let grad = values(2 * g.output(), 3);
             let (want_y, want_w) = reference(&x, &weight, &grad, g);
-            let close = |a: &[f32], b: &[f32]| {
-                a.len() == b.len()
-                    && a.iter()
-                        .zip(b)
-                        .all(|(a, b)| (a - b).abs() <= 1e-4 * b.abs().max(1.0))
-            };
             assert!(close(&forward(&x, &weight, g), &want_y), "forward {g:?}");
             assert!(
                 close(&weight_grad(&x, &grad, g), &want_w),

@@ -85,6 +85,19 @@ impl Window {
         start..end.max(start)
     }
 
+    /// The taps of stride phase `[ry, rx]` (`ky % sy == ry`, `kx % sx == rx`), row-major: each
+    /// tap's index `ky * KW + kx` and its whole strides `[ky / sy, kx / sx]`. An output reads
+    /// the input of one phase through all of that phase's taps, at a shift of those strides.
+    pub fn phase_taps(&self, [ry, rx]: [usize; 2]) -> impl Iterator<Item = (usize, [usize; 2])> {
+        let [sy, sx] = self.stride.map(|s| s.max(1));
+        let [kh, kw] = self.kernel;
+        (ry..kh).step_by(sy).flat_map(move |ky| {
+            (rx..kw)
+                .step_by(sx)
+                .map(move |kx| (ky * kw + kx, [ky / sy, kx / sx]))
+        })
+    }
+
     /// The input position read by output position `o` through tap `k` (a tap of
     /// [`taps`](Self::taps)).
     #[inline(always)]
